@@ -1,2 +1,13 @@
-"""mmstablekd: StableKD and friends for the OpenMMLab 2.x stack."""
+"""mmstablekd: StableKD, DIST, SSKD and vanilla KD for the OpenMMLab 2.x stack.
+
+Importing the package registers every component into mmpretrain's registries and enables
+full unpickling of trusted MMEngine checkpoints (see :mod:`mmstablekd.utils.checkpoint`).
+"""
+from .utils import trust_checkpoints
+
+trust_checkpoints()
+
+from . import datasets, engine, models  # noqa: E402,F401
+
 __version__ = '0.1.0'
+__all__ = ['__version__', 'datasets', 'engine', 'models', 'trust_checkpoints']

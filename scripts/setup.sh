@@ -52,7 +52,7 @@ if ! mmcv_ok; then
     if ! ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
       log "building mmcv $MMCV_VERSION with ops (about 21 min on 2 cores; done once, cached in $WHEEL_DIR)"
       SRC="$(mktemp -d)"
-      "$PY" -m pip download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$SRC"
+      "$PY" -m pip download -q --no-deps --no-build-isolation --no-binary :all: "mmcv==$MMCV_VERSION" -d "$SRC"
       tar xzf "$SRC/mmcv-$MMCV_VERSION.tar.gz" -C "$SRC"
       sed -i "s/'-std=c++17'/'-std=c++20'/g" "$SRC/mmcv-$MMCV_VERSION/setup.py"
       CUDA_VISIBLE_DEVICES="" MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-2}" \

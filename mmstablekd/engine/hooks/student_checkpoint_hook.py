@@ -1,0 +1,51 @@
+"""Write a student-only checkpoint at the end of distillation."""
+import os.path as osp
+from typing import Optional
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from mmstablekd.registry import HOOKS
+from mmstablekd.utils.student_export import student_checkpoint
+
+
+@HOOKS.register_module()
+class StudentCheckpointHook(Hook):
+    """Save ``{work_dir}/student_epoch_{E}.pth``: the student alone, loadable by mmpretrain.
+
+    No teacher weights, no projectors/adapters and no optimizer state; keys are those of the
+    student ``ImageClassifier`` (``backbone.*``, ``neck.*``, ``head.*``). Written after the
+    last epoch and every ``interval`` epochs if ``interval`` is set.
+
+    Args:
+        interval (int, optional): Also save every ``interval`` epochs.
+        filename_tmpl (str): File name template, formatted with the epoch.
+    """
+
+    priority = 'VERY_LOW'
+
+    def __init__(self, interval: Optional[int] = None,
+                 filename_tmpl: str = 'student_epoch_{}.pth') -> None:
+        if interval is not None and (not isinstance(interval, int) or interval < 1):
+            raise ValueError(f'StudentCheckpointHook.interval must be a positive int or None, '
+                             f'got {interval!r}')
+        self.interval = interval
+        self.filename_tmpl = filename_tmpl
+
+    def after_train_epoch(self, runner) -> None:
+        """Save on the interval and after the last epoch."""
+        last = runner.epoch + 1 == runner.max_epochs
+        if last or (self.interval and self.every_n_epochs(runner, self.interval)):
+            self.save(runner)
+
+    def save(self, runner) -> str:
+        """Write the student checkpoint of the current model; returns its path."""
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        ckpt = dict(meta=dict(epoch=runner.epoch + 1, iter=runner.iter),
+                    state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()})
+        exported, _ = student_checkpoint(ckpt)
+        path = osp.join(runner.work_dir, self.filename_tmpl.format(runner.epoch + 1))
+        torch.save(exported, path)
+        runner.logger.info(f'Saved student-only checkpoint to {path}')
+        return path

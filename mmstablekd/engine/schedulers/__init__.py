@@ -1,0 +1,3 @@
+from .stage_cyclic_lr import StageCyclicLR, StageCyclicParamScheduler
+
+__all__ = ['StageCyclicLR', 'StageCyclicParamScheduler']

@@ -1,0 +1,2 @@
+from .distillers import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

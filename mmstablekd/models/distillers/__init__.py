@@ -1,0 +1,4 @@
+from .base import BaseDistiller
+from .stablekd import StableKD
+
+__all__ = ['BaseDistiller', 'StableKD']

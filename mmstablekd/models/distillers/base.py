@@ -1,0 +1,144 @@
+"""What every mmstablekd distiller shares: building, loading and freezing the teacher."""
+import copy
+from typing import List, Optional, Union
+
+import torch
+import torch.nn as nn
+from mmengine.logging import MMLogger
+from mmengine.model import BaseModel
+from mmengine.runner import load_checkpoint
+
+from mmstablekd.registry import MODELS
+from mmstablekd.utils import trust_checkpoints
+
+
+def _check_model_cfg(cfg, field: str) -> None:
+    if isinstance(cfg, nn.Module):
+        return
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(f'{field} must be a model config dict with a "type" key (e.g. an '
+                        f'mmpretrain ImageClassifier config), got {type(cfg).__name__}: {cfg!r}')
+
+
+class BaseDistiller(BaseModel):
+    """Base class of the distillers: a trainable ``student`` and a frozen ``teacher``.
+
+    * ``student`` / ``teacher`` are model configs (typically mmpretrain ``ImageClassifier``);
+      the built networks are ``self.student`` and ``self.teacher``.
+    * ``teacher_ckpt`` is loaded once, on CPU (``map_location='cpu'``), strictly: a checkpoint
+      that does not match the teacher architecture is an error, not a warning.
+    * The teacher never requires grad and stays in eval mode even after ``.train()``.
+    * The data preprocessor is the student's (the runner's top-level ``data_preprocessor`` if
+      given), so inputs are normalised once for both networks.
+    * ``mode='predict'`` / ``'tensor'`` run the pure student: validation measures the student.
+
+    Subclasses implement :meth:`loss`.
+
+    Args:
+        student (dict): Student model config.
+        teacher (dict): Teacher model config.
+        teacher_ckpt (str, optional): Teacher checkpoint (a plain classifier checkpoint as
+            written by mmpretrain / ``configs/teachers``). ``None`` keeps a randomly
+            initialised teacher (only useful in tests); a warning is logged.
+        data_preprocessor (dict, optional): Overrides the student's data preprocessor.
+        init_cfg (dict, optional): MMEngine init config of the distiller.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        _check_model_cfg(student, 'model.student')
+        _check_model_cfg(teacher, 'model.teacher')
+        if teacher_ckpt is not None and not isinstance(teacher_ckpt, str):
+            raise TypeError(f'model.teacher_ckpt must be a path string or None, '
+                            f'got {teacher_ckpt!r}')
+        preprocessor = self._preprocessor_cfg(student, data_preprocessor)
+        super().__init__(data_preprocessor=copy.deepcopy(preprocessor), init_cfg=init_cfg)
+        if isinstance(student, dict):
+            student = copy.deepcopy(student)
+            student['data_preprocessor'] = preprocessor
+        self.student = student if isinstance(student, nn.Module) else MODELS.build(student)
+        self.teacher = teacher if isinstance(teacher, nn.Module) else MODELS.build(teacher)
+        self.teacher_ckpt = teacher_ckpt
+        self._load_teacher(teacher_ckpt)
+        self.teacher.requires_grad_(False)
+        self.teacher.eval()
+
+    @staticmethod
+    def _preprocessor_cfg(student, data_preprocessor: Optional[dict]) -> dict:
+        if data_preprocessor is None and isinstance(student, dict):
+            data_preprocessor = student.get('data_preprocessor')
+        cfg = copy.deepcopy(dict(data_preprocessor or {}))
+        cfg.setdefault('type', 'ClsDataPreprocessor')
+        train_cfg = student.get('train_cfg') if isinstance(student, dict) else None
+        if train_cfg and 'augments' in train_cfg:
+            cfg.setdefault('batch_augments', train_cfg)
+        return cfg
+
+    def _load_teacher(self, teacher_ckpt: Optional[str]) -> None:
+        logger = MMLogger.get_current_instance()
+        if teacher_ckpt is None:
+            logger.warning('model.teacher_ckpt is None: distilling from a randomly '
+                           'initialised teacher (only sensible in tests).')
+            return
+        trust_checkpoints()
+        load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu', strict=True,
+                        logger=logger)
+        # The runner's init_weights() must not re-initialise the loaded teacher.
+        self.teacher._is_init = True
+
+    def train(self, mode: bool = True) -> 'BaseDistiller':
+        """Set train mode on the distiller; the teacher always stays in eval mode."""
+        super().train(mode)
+        self.teacher.eval()
+        return self
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[list] = None,
+                mode: str = 'tensor') -> Union[dict, list, torch.Tensor]:
+        """``'loss'`` distils; ``'predict'`` and ``'tensor'`` run the pure student.
+
+        Args:
+            inputs (Tensor): (N, C, H, W) preprocessed images.
+            data_samples (list[DataSample], optional): annotations.
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'``.
+        """
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode in ('predict', 'tensor'):
+            return self.student(inputs, data_samples, mode=mode)
+        raise RuntimeError(f'Invalid mode "{mode}"; expected "loss", "predict" or "tensor"')
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> dict:
+        """Distillation losses of one batch; implemented by every distiller."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """(N, num_classes) teacher logits, computed without grad."""
+        return classifier_logits(self.teacher, inputs)
+
+
+def classifier_logits(classifier: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
+    """(N, num_classes) logits of an mmpretrain classifier (backbone -> neck -> head)."""
+    feats = classifier.extract_feat(inputs)
+    return classifier.head(feats)
+
+
+def head_loss(classifier: nn.Module, inputs: torch.Tensor, data_samples: list) -> tuple:
+    """Student task loss and logits in one forward.
+
+    Runs ``extract_feat`` once and the head's own loss (so label smoothing, mixup targets
+    etc. configured on the student head are honoured).
+
+    Returns:
+        tuple: (dict of head losses, e.g. ``{'loss': ce}``; (N, num_classes) logits).
+    """
+    feats = classifier.extract_feat(inputs)
+    logits = classifier.head(feats)
+    losses = classifier.head._get_loss(logits, data_samples)
+    return losses, logits

@@ -1,0 +1,259 @@
+"""StableKD: block-wise Decomposition and progressive Recomposition (Wang et al., 2023)."""
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+
+from mmstablekd.registry import MODELS
+from mmstablekd.utils.stages import format_partition, stage_partitions
+from ..utils import get_submodule
+from .base import BaseDistiller, head_loss
+
+Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
+
+
+@MODELS.register_module()
+class StableKD(BaseDistiller):
+    """StableKD-k/n distiller built on forward hooks at module-path boundaries.
+
+    Student and teacher are cut at the same ``k-1`` boundaries (module paths, e.g.
+    ``backbone.layer1`` ... ``backbone.layer4`` for ResNet -> k=5 blocks, the last block being
+    neck + head). In a training stage a subset of boundaries is *active*. At an active
+    boundary ``b``:
+
+    * the student's output at ``b`` is recorded and ``feature_loss`` (MSE) to the teacher's
+      output at ``b`` is returned as ``loss_mse_b{b+1}``;
+    * the student block after ``b`` receives the teacher's output at ``b`` (detached, the
+      same tensor, bit for bit), so no gradient crosses ``b``: every block group learns alone.
+
+    The final group is trained with the student head's own loss (CE, ``loss_cls``) plus
+    ``distill_loss`` between student and teacher logits (KL by default, ``loss_kd``):
+    ``CE + lambda*KL + sum MSE`` (paper eq. 8). Stage ``s`` uses the partition obtained by
+    applying the recomposing function ``s`` times; :meth:`set_stage` switches it (the
+    ``StableKDStageHook`` does so by epoch). ``predict``/``tensor`` modes run the pure
+    student: hooks pass outputs through unchanged.
+
+    Args:
+        student (dict): Student classifier config.
+        teacher (dict): Teacher classifier config.
+        boundaries (Sequence[str]): Student module paths that end blocks 1..k-1, in forward
+            order.
+        teacher_boundaries (Sequence[str], optional): The teacher's module paths; defaults to
+            ``boundaries``.
+        num_recompositions (int): n in StableKD-k/n. Defaults to 2.
+        stage_epochs (Sequence[int], optional): Explicit epochs per stage (n+1 entries);
+            default: derived from ``train_cfg.max_epochs`` (see ``utils/stages.py``).
+        distill_loss (dict): Final-block logit loss. Defaults to ``KDLoss(tau=1)``.
+        feature_loss (dict): Loss at active boundaries. Defaults to ``FeatureMSELoss``.
+        projectors (bool): Insert 1x1 projectors where student and teacher widths differ
+            (``Conv2d`` for (N, C, H, W) features, ``Linear`` for (N, L, C) tokens): one maps
+            the student's output to the teacher's width for the feature loss, one maps the
+            teacher's output to the student's width as the next student block's input.
+            Without them a width mismatch is a build-time error. Defaults to False.
+        probe_input_shape (Sequence[int]): (C, H, W) of the dummy input used at build time to
+            check boundary order and feature shapes. Defaults to (3, 32, 32).
+        teacher_ckpt (str, optional): Teacher checkpoint.
+        data_preprocessor (dict, optional): Overrides the student's preprocessor.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 boundaries: Sequence[str],
+                 teacher_boundaries: Optional[Sequence[str]] = None,
+                 num_recompositions: int = 2,
+                 stage_epochs: Optional[Sequence[int]] = None,
+                 distill_loss: dict = dict(type='KDLoss', tau=1.0, loss_weight=1.0),
+                 feature_loss: dict = dict(type='FeatureMSELoss', loss_weight=1.0),
+                 projectors: bool = False,
+                 probe_input_shape: Sequence[int] = (3, 32, 32),
+                 teacher_ckpt: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
+        boundaries = list(boundaries) if isinstance(boundaries, (list, tuple)) else boundaries
+        if not isinstance(boundaries, list):
+            raise TypeError(f'model.boundaries must be a list of module paths, got {boundaries!r}')
+        teacher_boundaries = list(teacher_boundaries or boundaries)
+        if len(teacher_boundaries) != len(boundaries):
+            raise ValueError(f'model.teacher_boundaries has {len(teacher_boundaries)} entries '
+                             f'but model.boundaries has {len(boundaries)}')
+        if not isinstance(num_recompositions, int):
+            raise TypeError(f'model.num_recompositions must be an int, got {num_recompositions!r}')
+        self.boundaries = boundaries
+        self.teacher_boundaries = teacher_boundaries
+        self.num_blocks = len(boundaries) + 1
+        self.num_recompositions = num_recompositions
+        try:
+            self.partitions = stage_partitions(self.num_blocks, num_recompositions)
+        except ValueError as e:
+            raise ValueError(f'model.num_recompositions: {e}') from None
+        self.stage_epochs = list(stage_epochs) if stage_epochs is not None else None
+        if self.stage_epochs is not None and len(self.stage_epochs) != self.num_stages:
+            raise ValueError(f'model.stage_epochs={self.stage_epochs} must have '
+                             f'num_recompositions+1={self.num_stages} entries')
+        self.distill_loss = MODELS.build(distill_loss)
+        self.feature_loss = MODELS.build(feature_loss)
+
+        s_modules = [get_submodule(self.student, p, f'model.boundaries[{i}]')
+                     for i, p in enumerate(boundaries)]
+        t_modules = [get_submodule(self.teacher, p, f'model.teacher_boundaries[{i}]')
+                     for i, p in enumerate(teacher_boundaries)]
+        self.projectors = nn.ModuleDict()
+        self._build_projectors(s_modules, t_modules, projectors, probe_input_shape)
+
+        self._distilling = False
+        self._teacher_out: Dict[int, Feature] = {}
+        self._feature_losses: Dict[int, torch.Tensor] = {}
+        for idx, module in enumerate(s_modules):
+            module.register_forward_hook(self._make_student_hook(idx))
+        for idx, module in enumerate(t_modules):
+            module.register_forward_hook(self._make_teacher_hook(idx))
+        self.stage = 0
+
+    # ------------------------------------------------------------------ stages
+    @property
+    def num_stages(self) -> int:
+        """n + 1."""
+        return self.num_recompositions + 1
+
+    @property
+    def active_boundaries(self) -> Tuple[int, ...]:
+        """Indices of the boundaries active in the current stage."""
+        return self.partitions[self.stage]
+
+    def set_stage(self, stage: int) -> None:
+        """Switch to training stage ``stage`` (0-based, < n+1)."""
+        if not 0 <= stage < self.num_stages:
+            raise ValueError(f'stage must be in [0, {self.num_stages - 1}], got {stage}')
+        self.stage = stage
+
+    def partition_str(self, stage: Optional[int] = None) -> str:
+        """The partition of ``stage`` (default: current), e.g. ``'{12}{34}{5}'``."""
+        stage = self.stage if stage is None else stage
+        return format_partition(self.partitions[stage], self.num_blocks)
+
+    # ------------------------------------------------------------------ hooks
+    def _make_teacher_hook(self, idx: int):
+        def hook(module, args, output):
+            if self._distilling:
+                self._teacher_out[idx] = _detach(output)
+        return hook
+
+    def _make_student_hook(self, idx: int):
+        def hook(module, args, output):
+            if not self._distilling or idx not in self.active_boundaries:
+                return None
+            target = self._teacher_out[idx]
+            key = str(idx)
+            student_feat = output
+            if key in self.projectors:
+                student_feat = self.projectors[key]['to_teacher'](output)
+            # Computed here, before the next block can touch the teacher tensor in place.
+            self._feature_losses[idx] = self.feature_loss(student_feat, target)
+            if key in self.projectors:
+                return self.projectors[key]['from_teacher'](target)
+            return target
+        return hook
+
+    # ------------------------------------------------------------------ loss
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
+        """Losses of one StableKD step.
+
+        Args:
+            inputs (Tensor): (N, C, H, W) preprocessed images.
+            data_samples (list[DataSample]): samples with ``gt_label``.
+
+        Returns:
+            dict: ``loss_mse_b{i}`` for every active boundary i (1-based), ``loss_cls`` (the
+            student head's CE) and ``loss_kd`` (``distill_loss`` on the logits).
+        """
+        self._teacher_out.clear()
+        self._feature_losses.clear()
+        self._distilling = True
+        try:
+            teacher_logits = self.teacher_logits(inputs)
+            head_losses, student_logits = head_loss(self.student, inputs, data_samples)
+        finally:
+            self._distilling = False
+            self._teacher_out.clear()
+        losses = {f'loss_mse_b{idx + 1}': loss for idx, loss in sorted(self._feature_losses.items())}
+        self._feature_losses.clear()
+        losses['loss_cls'] = head_losses.pop('loss')
+        losses['loss_kd'] = self.distill_loss(student_logits, teacher_logits)
+        losses.update(head_losses)  # e.g. accuracy_top-1 when the head computes it
+        return losses
+
+    # ------------------------------------------------------------------ build-time checks
+    @torch.no_grad()
+    def _probe(self, modules: List[nn.Module], net: nn.Module, shape: Sequence[int],
+               field: str) -> List[Feature]:
+        """Run ``net`` on a dummy batch; return boundary outputs, checking forward order."""
+        outputs, order, handles = {}, [], []
+        for idx, m in enumerate(modules):
+            def rec(module, args, out, idx=idx):
+                outputs.setdefault(idx, out)
+                order.append(idx)
+            handles.append(m.register_forward_hook(rec))
+        was_training = net.training
+        net.eval()
+        try:
+            net.extract_feat(torch.zeros(2, *shape))
+        finally:
+            net.train(was_training)
+            for h in handles:
+                h.remove()
+        missing = [i for i in range(len(modules)) if i not in outputs]
+        if missing:
+            raise ValueError(f'{field}[{missing[0]}] is never called in the forward pass')
+        first_calls = list(dict.fromkeys(order))
+        if first_calls != sorted(first_calls):
+            raise ValueError(f'{field} must be listed in forward order; they run in the order '
+                             f'{first_calls}')
+        return [outputs[i] for i in range(len(modules))]
+
+    def _build_projectors(self, s_modules, t_modules, projectors: bool,
+                          probe_input_shape: Sequence[int]) -> None:
+        s_feats = self._probe(s_modules, self.student, probe_input_shape, 'model.boundaries')
+        t_feats = self._probe(t_modules, self.teacher, probe_input_shape,
+                              'model.teacher_boundaries')
+        for idx, (s, t) in enumerate(zip(s_feats, t_feats)):
+            s_shape, t_shape = _shape(s), _shape(t)
+            if s_shape == t_shape:
+                continue
+            where = (f'boundary {idx} (student {self.boundaries[idx]!r}, teacher '
+                     f'{self.teacher_boundaries[idx]!r})')
+            if not isinstance(s, torch.Tensor) or s.dim() not in (3, 4):
+                raise ValueError(f'{where}: feature shapes differ ({s_shape} vs {t_shape}) '
+                                 'and are not (N, C, H, W) or (N, L, C) tensors')
+            ch = 1 if s.dim() == 4 else -1
+            s_rest = [d for i, d in enumerate(s.shape) if i != ch % s.dim()]
+            t_rest = [d for i, d in enumerate(t.shape) if i != ch % t.dim()]
+            if s_rest != t_rest:
+                raise ValueError(f'{where}: student feature {tuple(s.shape)} and teacher feature '
+                                 f'{tuple(t.shape)} differ in more than the channel width; '
+                                 'choose boundaries with matching resolution')
+            if not projectors:
+                raise ValueError(
+                    f'{where}: student width {s.shape[ch]} != teacher width {t.shape[ch]}. '
+                    'Set model.projectors=True to bridge them with 1x1 projectors.')
+            layer = nn.Conv2d if s.dim() == 4 else nn.Linear
+            kw = dict(kernel_size=1) if s.dim() == 4 else {}
+            self.projectors[str(idx)] = nn.ModuleDict(dict(
+                to_teacher=layer(s.shape[ch], t.shape[ch], **kw),
+                from_teacher=layer(t.shape[ch], s.shape[ch], **kw)))
+
+
+def _detach(x: Feature) -> Feature:
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    if isinstance(x, (tuple, list)):
+        return type(x)(_detach(v) for v in x)
+    raise TypeError(f'boundary outputs must be tensors or tuples of tensors, got {type(x)}')
+
+
+def _shape(x: Feature):
+    if isinstance(x, torch.Tensor):
+        return tuple(x.shape)
+    return tuple(_shape(v) for v in x)

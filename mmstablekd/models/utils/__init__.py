@@ -1,0 +1,3 @@
+from .module_paths import get_submodule
+
+__all__ = ['get_submodule']

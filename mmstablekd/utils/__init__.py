@@ -1,0 +1,3 @@
+from .checkpoint import trust_checkpoints
+
+__all__ = ['trust_checkpoints']
