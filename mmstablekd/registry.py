@@ -10,6 +10,7 @@ MMPretrain config -- therefore finds ``type='StableKD'``, ``type='KDLoss'``,
 Importing :mod:`mmstablekd` (or ``custom_imports=dict(imports=['mmstablekd'])`` in a config)
 runs the ``register_module`` decorators.
 """
-from mmpretrain.registry import DATASETS, HOOKS, MODELS, PARAM_SCHEDULERS, TRANSFORMS
+from mmpretrain.registry import (DATASETS, HOOKS, MODELS, OPTIM_WRAPPERS, PARAM_SCHEDULERS,
+                                 TRANSFORMS)
 
-__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'PARAM_SCHEDULERS', 'TRANSFORMS']
+__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'OPTIM_WRAPPERS', 'PARAM_SCHEDULERS', 'TRANSFORMS']

@@ -45,6 +45,7 @@ class StableKDStageHook(Hook):
     def __init__(self, stage_epochs: Optional[Sequence[int]] = None) -> None:
         self.stage_epochs = list(stage_epochs) if stage_epochs is not None else None
         self.epochs: List[int] = []
+        self._logged_stage: Optional[int] = None
 
     def _model(self, runner):
         model = unwrap(runner.model)
@@ -61,7 +62,8 @@ class StableKDStageHook(Hook):
         model_epochs = getattr(model, 'stage_epochs', None)
         if self.stage_epochs and model_epochs and list(model_epochs) != self.stage_epochs:
             raise ValueError(f'custom_hooks {type(self).__name__}.stage_epochs='
-                             f'{self.stage_epochs} disagrees with model.stage_epochs={model_epochs}')
+                             f'{self.stage_epochs} disagrees with '
+                             f'model.stage_epochs={model_epochs}')
         try:
             self.epochs = derive_stage_epochs(runner.max_epochs, model.num_stages,
                                               self.stage_epochs or model_epochs)
@@ -81,15 +83,14 @@ class StableKDStageHook(Hook):
             + ' -> '.join(model.partition_str(s) for s in range(model.num_stages)))
 
     def before_train_epoch(self, runner) -> None:
-        """Enter the stage that contains ``runner.epoch``."""
+        """Enter the stage that contains ``runner.epoch`` and log a change of partition."""
         model = self._model(runner)
         stage = stage_at(runner.epoch, self.epochs)
-        if stage != model.stage or runner.epoch == 0 or not getattr(self, '_announced', False):
-            model.set_stage(stage)
-            self._announced = True
+        model.set_stage(stage)
+        if stage != self._logged_stage:
             runner.logger.info(f'StableKD stage {stage}/{model.num_stages - 1} from epoch '
                                f'{runner.epoch + 1}: partition {model.partition_str()}')
-        runner.message_hub.update_info('stablekd_stage', stage)
+            self._logged_stage = stage
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         """Log the current stage with the training scalars."""

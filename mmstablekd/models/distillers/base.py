@@ -1,5 +1,6 @@
 """What every mmstablekd distiller shares: building, loading and freezing the teacher."""
 import copy
+import os
 from typing import List, Optional, Union
 
 import torch
@@ -81,9 +82,13 @@ class BaseDistiller(BaseModel):
     def _load_teacher(self, teacher_ckpt: Optional[str]) -> None:
         logger = MMLogger.get_current_instance()
         if teacher_ckpt is None:
-            logger.warning('model.teacher_ckpt is None: distilling from a randomly '
-                           'initialised teacher (only sensible in tests).')
+            logger.warning('model.teacher_ckpt is None: the teacher keeps its initial weights '
+                           'unless a loaded checkpoint (load_from/resume) provides them.')
             return
+        if '://' not in teacher_ckpt and not os.path.isfile(teacher_ckpt):
+            raise FileNotFoundError(
+                f'model.teacher_ckpt={teacher_ckpt!r} does not exist. Train the teacher first '
+                '(e.g. configs/teachers/) or pass --cfg-options model.teacher_ckpt=PATH')
         trust_checkpoints()
         load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu', strict=True,
                         logger=logger)

@@ -149,11 +149,11 @@ class StableKD(BaseDistiller):
             key = str(idx)
             student_feat = output
             if key in self.projectors:
-                student_feat = self.projectors[key]['to_teacher'](output)
+                student_feat = _map_tensors(self.projectors[key]['to_teacher'], output)
             # Computed here, before the next block can touch the teacher tensor in place.
-            self._feature_losses[idx] = self.feature_loss(student_feat, target)
+            self._feature_losses[idx] = self.feature_loss(*_loss_pair(student_feat, target))
             if key in self.projectors:
-                return self.projectors[key]['from_teacher'](target)
+                return _map_tensors(self.projectors[key]['from_teacher'], target)
             return target
         return hook
 
@@ -178,7 +178,8 @@ class StableKD(BaseDistiller):
         finally:
             self._distilling = False
             self._teacher_out.clear()
-        losses = {f'loss_mse_b{idx + 1}': loss for idx, loss in sorted(self._feature_losses.items())}
+        losses = {f'loss_mse_b{idx + 1}': loss
+                  for idx, loss in sorted(self._feature_losses.items())}
         self._feature_losses.clear()
         losses['loss_cls'] = head_losses.pop('loss')
         losses['loss_kd'] = self.distill_loss(student_logits, teacher_logits)
@@ -224,9 +225,15 @@ class StableKD(BaseDistiller):
                 continue
             where = (f'boundary {idx} (student {self.boundaries[idx]!r}, teacher '
                      f'{self.teacher_boundaries[idx]!r})')
-            if not isinstance(s, torch.Tensor) or s.dim() not in (3, 4):
+            if _skeleton(s) != _skeleton(t):  # e.g. Swin's (x, hw_shape): hw_shape differs
+                raise ValueError(f'{where}: student feature {s_shape} and teacher feature '
+                                 f'{t_shape} differ in more than the channel width; choose '
+                                 'boundaries with matching resolution')
+            s, t = _single_tensor(s), _single_tensor(t)
+            if s is None or t is None or s.dim() not in (3, 4):
                 raise ValueError(f'{where}: feature shapes differ ({s_shape} vs {t_shape}) '
-                                 'and are not (N, C, H, W) or (N, L, C) tensors')
+                                 'and are not (N, C, H, W) or (N, L, C) tensors (alone or as '
+                                 'the only tensor of a tuple)')
             ch = 1 if s.dim() == 4 else -1
             s_rest = [d for i, d in enumerate(s.shape) if i != ch % s.dim()]
             t_rest = [d for i, d in enumerate(t.shape) if i != ch % t.dim()]
@@ -245,15 +252,49 @@ class StableKD(BaseDistiller):
                 from_teacher=layer(t.shape[ch], s.shape[ch], **kw)))
 
 
-def _detach(x: Feature) -> Feature:
+# Boundary outputs are tensors or (nested) tuples/lists whose tensor leaves are features and
+# whose other leaves (e.g. the ``hw_shape`` in Swin's ``(x, hw_shape)``) pass through as is.
+def _map_tensors(fn, x):
+    """Apply ``fn`` to every tensor leaf of ``x``; other leaves are returned unchanged."""
     if isinstance(x, torch.Tensor):
-        return x.detach()
+        return fn(x)
     if isinstance(x, (tuple, list)):
-        return type(x)(_detach(v) for v in x)
-    raise TypeError(f'boundary outputs must be tensors or tuples of tensors, got {type(x)}')
+        return type(x)(_map_tensors(fn, v) for v in x)
+    return x
+
+
+def _tensor_leaves(x) -> List[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _tensor_leaves(v)]
+    return []
+
+
+def _detach(x: Feature) -> Feature:
+    return _map_tensors(torch.Tensor.detach, x)
+
+
+def _loss_pair(student: Feature, teacher: Feature):
+    """Feature-loss inputs: the tensors themselves, or the lists of tensor leaves."""
+    if isinstance(student, torch.Tensor) and isinstance(teacher, torch.Tensor):
+        return student, teacher
+    return _tensor_leaves(student), _tensor_leaves(teacher)
+
+
+def _single_tensor(x) -> Optional[torch.Tensor]:
+    leaves = _tensor_leaves(x)
+    return leaves[0] if len(leaves) == 1 else None
+
+
+def _skeleton(x):
+    """``x`` with every tensor replaced by None (compares the non-tensor parts)."""
+    return _map_tensors(lambda _: None, x)
 
 
 def _shape(x: Feature):
     if isinstance(x, torch.Tensor):
         return tuple(x.shape)
-    return tuple(_shape(v) for v in x)
+    if isinstance(x, (tuple, list)):
+        return tuple(_shape(v) for v in x)
+    return x

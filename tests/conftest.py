@@ -1,0 +1,83 @@
+"""Shared fixtures: a tiny image-classification data set that mmpretrain's own
+``CustomDataset`` reads, and override configs that point any repo config at it."""
+import os
+import os.path as osp
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+NUM_CLASSES = 4
+TRAIN_PER_CLASS = 8
+TEST_PER_CLASS = 4
+
+os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+def write_tiny_cls_dataset(root: Path, num_classes: int = NUM_CLASSES,
+                           train_per_class: int = TRAIN_PER_CLASS,
+                           test_per_class: int = TEST_PER_CLASS, size: int = 32,
+                           seed: int = 0) -> Path:
+    """Write ``root/{train,test}/class_XX/*.png``: 32x32 RGB images, one colour tint and
+    stripe orientation per class plus noise, so a network can learn them."""
+    rng = np.random.default_rng(seed)
+    for split, per_class in (('train', train_per_class), ('test', test_per_class)):
+        for c in range(num_classes):
+            folder = root / split / f'class_{c:02d}'
+            folder.mkdir(parents=True, exist_ok=True)
+            tint = rng.integers(40, 215, size=3)
+            for i in range(per_class):
+                img = rng.normal(0, 25, size=(size, size, 3)) + tint
+                stripes = (np.arange(size) // 4 % 2 == 0)
+                if c % 2:
+                    img[stripes, :, :] += 40  # horizontal stripes
+                else:
+                    img[:, stripes, :] += 40  # vertical stripes
+                Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(folder / f'{i}.png')
+    return root
+
+
+@pytest.fixture(scope='session')
+def tiny_data_root(tmp_path_factory) -> Path:
+    """Root of the tiny folder-format data set (4 classes, 32 train / 16 test images)."""
+    return write_tiny_cls_dataset(tmp_path_factory.mktemp('tiny_cls'))
+
+
+DATA_OVERRIDE = '''_base_ = [{base!r}]
+_data_root = {root!r}
+_train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomCrop', crop_size=32, padding=4),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+_test_pipeline = [dict(type='LoadImageFromFile'), dict(type='PackInputs')]
+train_dataloader = dict(
+    batch_size={batch_size}, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root=_data_root,
+                 data_prefix='train', pipeline=_train_pipeline))
+val_dataloader = dict(
+    batch_size={batch_size}, num_workers=0, persistent_workers=False,
+    dataset=dict(_delete_=True, type='CustomDataset', data_root=_data_root,
+                 data_prefix='test', pipeline=_test_pipeline))
+test_dataloader = val_dataloader
+randomness = dict(seed=0, deterministic=False)
+'''
+
+
+@pytest.fixture
+def data_override(tiny_data_root, tmp_path) -> Callable[..., str]:
+    """Factory: ``data_override('configs/x.py', extra='...')`` -> path of a config that
+    inherits the repo config unchanged and only points its data loaders at the tiny set."""
+
+    def make(config: str, extra: str = '', batch_size: int = 8, name: str = 'cfg.py') -> str:
+        path = tmp_path / name
+        text = DATA_OVERRIDE.format(base=osp.join(str(REPO), config), root=str(tiny_data_root),
+                                    batch_size=batch_size)
+        path.write_text(text + extra)
+        return str(path)
+
+    return make

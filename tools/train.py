@@ -1,0 +1,39 @@
+"""Train a model (a distiller or a plain mmpretrain classifier) from an MM config.
+
+Thin wrapper over ``mmengine.runner.Runner`` with mmpretrain's flags; the logic lives in
+:mod:`mmstablekd.apis.runner`.
+"""
+import argparse
+
+from mmengine.config import DictAction
+
+from mmstablekd.apis.runner import build_train_cfg, run_train
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Train a model (distiller or classifier)')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from the given checkpoint, or from the latest one in '
+                             'the work dir if no path is given')
+    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
+    parser.add_argument('--no-validate', action='store_true',
+                        help='do not evaluate checkpoints during training')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the learning rate with the total batch size')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings, e.g. train_cfg.max_epochs=3')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    run_train(build_train_cfg(args))
+
+
+if __name__ == '__main__':
+    main()
