@@ -1,7 +1,7 @@
 """Per-stage triangular2 cyclic learning rate of StableKD (paper App. B, DnD Table 5)."""
 from typing import List, Optional, Sequence
 
-from mmengine.optim.scheduler import LRSchedulerMixin
+from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
 from mmstablekd.registry import PARAM_SCHEDULERS

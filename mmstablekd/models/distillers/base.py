@@ -57,7 +57,8 @@ class BaseDistiller(BaseModel):
             raise TypeError(f'model.teacher_ckpt must be a path string or None, '
                             f'got {teacher_ckpt!r}')
         preprocessor = self._preprocessor_cfg(student, data_preprocessor)
-        super().__init__(data_preprocessor=copy.deepcopy(preprocessor), init_cfg=init_cfg)
+        super().__init__(data_preprocessor=MODELS.build(copy.deepcopy(preprocessor)),
+                         init_cfg=init_cfg)
         if isinstance(student, dict):
             student = copy.deepcopy(student)
             student['data_preprocessor'] = preprocessor
