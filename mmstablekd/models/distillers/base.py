@@ -68,6 +68,7 @@ class BaseDistiller(BaseModel):
         self._load_teacher(teacher_ckpt)
         self.teacher.requires_grad_(False)
         self.teacher.eval()
+        self._register_load_state_dict_pre_hook(self._load_plain_student)
 
     @staticmethod
     def _preprocessor_cfg(student, data_preprocessor: Optional[dict]) -> dict:
@@ -95,6 +96,22 @@ class BaseDistiller(BaseModel):
                         logger=logger)
         # The runner's init_weights() must not re-initialise the loaded teacher.
         self.teacher._is_init = True
+
+    def _load_plain_student(self, state_dict: dict, prefix: str, *args) -> None:
+        """Load a plain classifier checkpoint (``backbone.*``, ``head.*``) into the student.
+
+        A distiller's keys are ``student.*`` / ``teacher.*``; without this, ``load_from`` with
+        a student-only checkpoint would match nothing and load nothing (silently, since
+        MMEngine loads non-strictly). The keys are re-prefixed with ``student.`` instead.
+        """
+        keys = [k for k in state_dict if k.startswith(prefix)]
+        ours = tuple(prefix + name + '.' for name, _ in self.named_children())
+        if not keys or any(k.startswith(ours) for k in keys):
+            return
+        for k in keys:
+            state_dict[f'{prefix}student.{k[len(prefix):]}'] = state_dict.pop(k)
+        MMLogger.get_current_instance().info(
+            f'Loaded a plain classifier checkpoint ({len(keys)} tensors) into the student.')
 
     def train(self, mode: bool = True) -> 'BaseDistiller':
         """Set train mode on the distiller; the teacher always stays in eval mode."""
