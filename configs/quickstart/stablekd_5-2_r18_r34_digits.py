@@ -1,0 +1,13 @@
+# Quickstart StableKD-5/2: configs/stablekd/resnet18_r34_cifar100.py on the 8x8 digits, with the
+# quickstart teacher (configs/quickstart/teacher_r34_digits.py) and a 6-epoch budget (3 stages
+# of 2 epochs, one triangular LR cycle each).
+_base_ = ['../stablekd/resnet18_r34_cifar100.py', './_base_/digits_r34_r18.py']
+
+model = dict(student=_base_.digits_arch, teacher=_base_.digits_arch,
+             teacher_ckpt=_base_.digits_teacher_ckpt, probe_input_shape=(3, 16, 16))
+data_preprocessor = _base_.digits_preprocessor
+train_dataloader = _base_.digits_train_dataloader
+val_dataloader = _base_.digits_val_dataloader
+test_dataloader = val_dataloader
+train_cfg = dict(max_epochs=6)
+default_hooks = _base_.digits_default_hooks

@@ -1,0 +1,334 @@
+"""The quickstart comparison: train the teacher once, then every method x seed on the digits.
+
+Everything runs through MMEngine's ``Runner`` on the repo configs in ``configs/quickstart/``
+(each a real method config with digits-sized overrides). A :class:`RecorderHook` collects,
+per run, the validation top-1 of every epoch, the training wall time of every epoch and the
+learning rate and distillation stage of every iteration; :func:`run_comparison` turns the runs
+into a table (:func:`format_table`) and, via :mod:`mmstablekd.visualization.plots`, into PNGs.
+"""
+import dataclasses
+import gc
+import json
+import os.path as osp
+import statistics
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+
+from mmstablekd.datasets.digits import write_digits_dataset
+from mmstablekd.utils import trust_checkpoints
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = REPO_ROOT / 'configs' / 'quickstart'
+TEACHER = ('ResNet-34 teacher', 'teacher_r34_digits.py')
+# (name in tables and plots, config under configs/quickstart/), in table order.
+METHODS: List[Tuple[str, str]] = [
+    ('Student (scratch)', 'student_r18_digits.py'),
+    ('KD', 'kd_r18_r34_digits.py'),
+    ('DIST', 'dist_r18_r34_digits.py'),
+    ('SSKD', 'sskd_r18_r34_digits.py'),
+    ('StableKD-5/0', 'stablekd_5-0_r18_r34_digits.py'),
+    ('StableKD-5/2', 'stablekd_5-2_r18_r34_digits.py'),
+]
+TOP1 = 'accuracy/top1'
+Progress = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class RunRecord:
+    """What one training run produced.
+
+    Attributes:
+        method (str): Method name (e.g. ``'StableKD-5/2'``).
+        seed (int): Random seed of the run.
+        epochs (int): Epoch budget (``train_cfg.max_epochs``).
+        val_top1 (list[float]): Validation top-1 (%) after every epoch.
+        epoch_seconds (list[float]): Training wall time of every epoch (validation excluded).
+        iter_epoch (list[float]): Fractional epoch of every training iteration.
+        lr (list[float]): Learning rate of every training iteration (first param group).
+        stage (list[int]): Distillation stage of every iteration (-1: not a staged method).
+        stage_names (dict): Stage index -> active partition / phase, e.g. ``'{12}{34}{5}'``.
+    """
+    method: str
+    seed: int
+    epochs: int
+    val_top1: List[float] = dataclasses.field(default_factory=list)
+    epoch_seconds: List[float] = dataclasses.field(default_factory=list)
+    iter_epoch: List[float] = dataclasses.field(default_factory=list)
+    lr: List[float] = dataclasses.field(default_factory=list)
+    stage: List[int] = dataclasses.field(default_factory=list)
+    stage_names: Dict[int, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def final_top1(self) -> float:
+        """Top-1 (%) after the last epoch."""
+        return self.val_top1[-1] if self.val_top1 else float('nan')
+
+    @classmethod
+    def from_dict(cls, d: dict) -> 'RunRecord':
+        d = dict(d)
+        d['stage_names'] = {int(k): v for k, v in d.get('stage_names', {}).items()}
+        return cls(**d)
+
+
+def _bare(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+class RecorderHook(Hook):
+    """Record a :class:`RunRecord` during ``runner.train()`` and report progress.
+
+    Not registered: the quickstart API adds an instance with ``runner.register_hook``.
+
+    Args:
+        record (RunRecord): Filled in place.
+        progress (callable, optional): Called with one line of text after every epoch.
+        prefix (str): Put in front of every progress line.
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self, record: RunRecord, progress: Optional[Progress] = None,
+                 prefix: str = '') -> None:
+        self.record = record
+        self.progress = progress
+        self.prefix = prefix
+        self._t0 = 0.0
+
+    def before_train_epoch(self, runner) -> None:
+        self._t0 = time.perf_counter()
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        model = _bare(runner.model)
+        stage = int(getattr(model, 'stage', -1))
+        lr = runner.optim_wrapper.get_lr()['lr'][0]
+        rec = self.record
+        rec.iter_epoch.append(runner.epoch + batch_idx / len(runner.train_dataloader))
+        rec.lr.append(float(lr))
+        rec.stage.append(stage)
+        if stage >= 0 and stage not in rec.stage_names:
+            rec.stage_names[stage] = _stage_name(model)
+
+    def after_train_epoch(self, runner) -> None:
+        self.record.epoch_seconds.append(time.perf_counter() - self._t0)
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
+        if not metrics or TOP1 not in metrics:
+            return
+        rec = self.record
+        rec.val_top1.append(float(metrics[TOP1]))
+        if self.progress:
+            self.progress(f'{self.prefix}epoch {len(rec.val_top1)}/{rec.epochs}  '
+                          f'top-1 {rec.val_top1[-1]:5.1f} %  '
+                          f'({rec.epoch_seconds[-1] if rec.epoch_seconds else 0:.1f} s)')
+
+
+def _stage_name(model) -> str:
+    for attr in ('partition_str', 'phase_str'):
+        if hasattr(model, attr):
+            return str(getattr(model, attr)())
+    return str(getattr(model, 'stage', ''))
+
+
+def build_run_cfg(config: str, seed: int, epochs: Optional[int], work_dir: str,
+                  data_root: str, teacher_ckpt: Optional[str] = None) -> Config:
+    """Load a quickstart config and set seed, budget, work dir, data root and teacher.
+
+    Args:
+        config (str): Config path.
+        seed (int): ``randomness.seed``.
+        epochs (int, optional): ``train_cfg.max_epochs``; None keeps the config's.
+        work_dir (str): Output folder of the run.
+        data_root (str): Folder written by :func:`write_digits_dataset`.
+        teacher_ckpt (str, optional): Sets ``model.teacher_ckpt`` of distiller configs.
+
+    Returns:
+        Config: Ready for ``Runner.from_cfg``, logging only warnings (progress is printed by
+        :class:`RecorderHook`).
+    """
+    cfg = Config.fromfile(config)
+    if epochs is not None:
+        cfg.train_cfg.max_epochs = int(epochs)
+    cfg.randomness = dict(seed=int(seed), deterministic=False)
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    cfg.experiment_name = f'{Path(config).stem}_s{seed}_{uuid.uuid4().hex[:8]}'
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if cfg.get(key) is not None:
+            cfg[key].dataset.data_root = data_root
+    if teacher_ckpt is not None and 'teacher' in cfg.model:
+        cfg.model.teacher_ckpt = teacher_ckpt
+    return cfg
+
+
+def train_run(cfg: Config, record: RunRecord, progress: Optional[Progress] = None,
+              prefix: str = '') -> RunRecord:
+    """Train ``cfg`` with MMEngine's Runner, filling ``record``; returns it."""
+    trust_checkpoints()
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(RecorderHook(record, progress, prefix))
+    runner.train()
+    del runner
+    gc.collect()
+    return record
+
+
+def ensure_teacher(data_root: str, work_root: str, progress: Progress,
+                   retrain: bool = False) -> Tuple[str, RunRecord]:
+    """Train the quickstart teacher unless its checkpoint already exists.
+
+    The checkpoint goes where the distiller configs expect it when run from the repo root
+    with ``work_root='work_dirs'`` (``work_dirs/teacher_r34_digits/epoch_{E}.pth``); a
+    ``quickstart_teacher.json`` next to it keeps its accuracy curve for the table.
+
+    Returns:
+        tuple: (checkpoint path, the teacher's :class:`RunRecord`).
+    """
+    name, config = TEACHER
+    path = str(CONFIG_DIR / config)
+    epochs = int(Config.fromfile(path).train_cfg.max_epochs)
+    work_dir = osp.join(work_root, Path(config).stem)
+    ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
+    meta = osp.join(work_dir, 'quickstart_teacher.json')
+    if not retrain and osp.isfile(ckpt) and osp.isfile(meta):
+        with open(meta) as f:
+            record = RunRecord.from_dict(json.load(f))
+        progress(f'teacher: reusing {ckpt} (top-1 {record.final_top1:.1f} %; delete it or '
+                 'pass --retrain-teacher to train it again)')
+        return ckpt, record
+    progress(f'teacher: training {name} for {epochs} epochs -> {ckpt}')
+    record = RunRecord(name, 0, epochs)
+    cfg = build_run_cfg(path, 0, None, work_dir, data_root)
+    train_run(cfg, record, progress, prefix='  teacher  ')
+    with open(meta, 'w') as f:
+        json.dump(dataclasses.asdict(record), f)
+    return ckpt, record
+
+
+def summarize(records: Sequence[RunRecord]) -> List[dict]:
+    """One row per (method, epochs): top-1 mean/std/median over seeds, train s/epoch."""
+    groups: Dict[Tuple[str, int], List[RunRecord]] = {}
+    for r in records:
+        groups.setdefault((r.method, r.epochs), []).append(r)
+    rows = []
+    for (method, epochs), runs in groups.items():
+        accs = [r.final_top1 for r in runs]
+        secs = [s for r in runs for s in r.epoch_seconds]
+        rows.append(dict(method=method, epochs=epochs, seeds=len(runs),
+                         top1_mean=statistics.fmean(accs),
+                         top1_std=statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                         top1_median=statistics.median(accs),
+                         sec_per_epoch=statistics.fmean(secs) if secs else float('nan')))
+    return rows
+
+
+def format_table(rows: Sequence[dict]) -> str:
+    """Markdown table: method, epochs, top-1 mean ± std (seeds), wall time per epoch."""
+    lines = ['| Method | Epochs | Top-1 (%) mean ± std | Seeds | Train time / epoch (s) |',
+             '|---|---:|---:|---:|---:|']
+    for r in rows:
+        lines.append(f"| {r['method']} | {r['epochs']} | {r['top1_mean']:.2f} ± "
+                     f"{r['top1_std']:.2f} | {r['seeds']} | {r['sec_per_epoch']:.1f} |")
+    return '\n'.join(lines)
+
+
+def available_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
+    """The selected ``METHODS`` (all by default), each ``(name, config path)``.
+
+    Raises:
+        ValueError: an unknown method name, or a method whose config is missing.
+    """
+    known = dict(METHODS)
+    names = list(names) if names else [n for n, _ in METHODS]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f'unknown method(s) {unknown}; choose from {list(known)}')
+    out = []
+    for n in names:
+        path = CONFIG_DIR / known[n]
+        if not path.is_file():
+            raise ValueError(f'method {n!r}: config {path} does not exist')
+        out.append((n, str(path)))
+    return out
+
+
+def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
+                   seeds: Sequence[int] = (0, 1, 2), data_root: str = 'data/digits',
+                   work_root: str = 'work_dirs', out_dir: str = 'work_dirs/quickstart',
+                   threads: int = 1, retrain_teacher: bool = False, plots: bool = True,
+                   progress: Progress = print) -> dict:
+    """The whole quickstart: data, teacher, every method x seed, table, JSON and plots.
+
+    Args:
+        methods (Sequence[str], optional): Names from ``METHODS``; default: all.
+        epochs (int): Epoch budget of every method. Defaults to 6.
+        seeds (Sequence[int]): Seeds per method. Defaults to (0, 1, 2).
+        data_root (str): Where the digits are written (once).
+        work_root (str): Parent of the run work dirs (teacher: ``<work_root>/teacher_r34_digits``).
+        out_dir (str): Where ``results.md``, ``results.json`` and the PNGs go.
+        threads (int): ``torch.set_num_threads``; 1 is fastest for these tiny convolutions on
+            a small shared CPU.
+        retrain_teacher (bool): Train the teacher even if its checkpoint exists.
+        plots (bool): Write the PNGs.
+        progress (callable): Receives progress lines.
+
+    Returns:
+        dict: ``rows`` (see :func:`summarize`), ``table`` (markdown), ``records`` and
+        ``files`` (paths written).
+    """
+    selected = available_methods(methods)
+    if threads:
+        torch.set_num_threads(int(threads))
+    t_start = time.perf_counter()
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+
+    def say(line: str) -> None:
+        el = int(time.perf_counter() - t_start)
+        progress(f'[{el // 60:2d}:{el % 60:02d}] {line}')
+
+    meta = write_digits_dataset(data_root)
+    say(f"data: {sum(meta['counts']['train'])} train / {sum(meta['counts']['test'])} test "
+        f"digit images ({len(meta['classes'])} classes) in {data_root}")
+    teacher_ckpt, teacher = ensure_teacher(data_root, work_root, say, retrain_teacher)
+
+    records: List[RunRecord] = []
+    total = len(selected) * len(seeds)
+    for i, (name, config) in enumerate(selected):
+        for j, seed in enumerate(seeds):
+            k = i * len(seeds) + j + 1
+            slug = Path(config).stem
+            work_dir = osp.join(out_dir, 'runs', f'{slug}_e{epochs}_s{seed}')
+            say(f'run {k}/{total}: {name}, seed {seed}, {epochs} epochs ({slug}.py)')
+            cfg = build_run_cfg(config, seed, epochs, work_dir, data_root, teacher_ckpt)
+            rec = train_run(cfg, RunRecord(name, seed, epochs), say, prefix=f'  {name:<18}')
+            records.append(rec)
+
+    rows = summarize([teacher]) + summarize(records)
+    table = format_table(rows)
+    files = dict(table=osp.join(out_dir, 'results.md'), json=osp.join(out_dir, 'results.json'))
+    elapsed = time.perf_counter() - t_start
+    header = (f'Quickstart: {len(selected)} method(s) x {len(seeds)} seed(s), {epochs} '
+              f'epochs, digits data set, {torch.get_num_threads()} torch thread(s); '
+              f'total wall time {elapsed / 60:.1f} min.\n\n')
+    Path(files['table']).write_text(header + table + '\n')
+    with open(files['json'], 'w') as f:
+        json.dump(dict(rows=rows, teacher=dataclasses.asdict(teacher),
+                       records=[dataclasses.asdict(r) for r in records]), f)
+    if plots:
+        from mmstablekd.visualization.plots import plot_stage_timeline, plot_val_accuracy
+        files['accuracy_png'] = plot_val_accuracy(
+            records, osp.join(out_dir, 'val_accuracy.png'), teacher_top1=teacher.final_top1)
+        staged = [r for r in records if r.method.startswith('StableKD') and r.stage_names]
+        if staged:
+            main = max(staged, key=lambda r: (len(r.stage_names), -r.seed))
+            files['timeline_png'] = plot_stage_timeline(
+                main, osp.join(out_dir, 'stablekd_timeline.png'))
+    return dict(rows=rows, table=table, records=records, teacher=teacher, files=files,
+                seconds=elapsed)

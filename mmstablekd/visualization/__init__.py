@@ -1,0 +1,1 @@
+"""Plots of training runs (matplotlib is imported only when a plot is made)."""
