@@ -1,0 +1,16 @@
+# Distilling an *unmodified* MMPretrain config: mmpretrain's own ResNet-18 CIFAR-10 recipe
+# (its data pipeline, SGD + MultiStepLR schedule, 200 epochs and runtime, all untouched)
+# becomes vanilla KD from a ResNet-34 by replacing `model` alone. Switch the method by
+# changing `type` (e.g. 'DIST'; 'SSKD' and 'StableKD' also need their stage hook, see
+# configs/sskd and configs/stablekd).
+# The teacher is mmpretrain's ResNet-34 CIFAR-10 recipe, unmodified as well:
+#   python tools/train.py configs/teachers/resnet34_cifar10.py
+_base_ = ['mmpretrain::resnet/resnet18_8xb16_cifar10.py']
+custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)
+
+model = dict(
+    _delete_=True,
+    type='VanillaKD',
+    student=_base_.model,  # mmpretrain's ImageClassifier config, as is
+    teacher=dict(_base_.model, backbone=dict(_base_.model.backbone, depth=34)),
+    teacher_ckpt='work_dirs/resnet34_cifar10/epoch_200.pth')

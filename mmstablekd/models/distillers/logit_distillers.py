@@ -1,0 +1,170 @@
+"""Logit distillers: vanilla KD (Hinton et al.) and DIST (Huang et al.).
+
+Both are ``weighted CE + a loss between student and teacher logits``; they differ only in
+the weights and the logit loss, so they share :class:`LogitDistiller`.
+"""
+from typing import Dict, List, Optional
+
+import torch
+
+from mmstablekd.registry import MODELS
+from .base import BaseDistiller, head_loss
+
+
+def _check_range(value, field: str, low: float = 0.0, high: Optional[float] = None,
+                 strict: bool = False) -> float:
+    """``value`` as a float, or a clear error naming the config ``field``.
+
+    ``low <= value <= high`` (``low < value`` when ``strict``); ``high=None``: no upper bound.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f'{field} must be a number, got {value!r}')
+    too_low = value <= low if strict else value < low
+    if too_low or (high is not None and value > high):
+        if high is not None:
+            raise ValueError(f'{field} must be in [{low:g}, {high:g}], got {value}')
+        raise ValueError(f'{field} must be {">" if strict else ">="} {low:g}, got {value}')
+    return float(value)
+
+
+class LogitDistiller(BaseDistiller):
+    """``ce_weight * CE + distill_loss(student logits, teacher logits)``.
+
+    The teacher (frozen, eval mode) runs once per batch without grad; the student runs once
+    and its head computes its own task loss (so label smoothing / mixup targets configured on
+    the student head apply). ``predict`` / ``tensor`` run the pure student.
+
+    Args:
+        student (dict): Student classifier config.
+        teacher (dict): Teacher classifier config.
+        ce_weight (float): Weight of the student head's loss.
+        distill_loss (dict): Loss between (N, C) student and teacher logits.
+        loss_name (str): Key of the distillation loss in the loss dict (``loss_*``).
+        teacher_ckpt (str, optional): Teacher checkpoint.
+        data_preprocessor (dict, optional): Overrides the student's preprocessor.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 ce_weight: float,
+                 distill_loss: dict,
+                 loss_name: str,
+                 teacher_ckpt: Optional[str] = None,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
+        if not loss_name.startswith('loss_'):
+            raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
+        self.ce_weight = ce_weight
+        self.loss_name = loss_name
+        self.distill_loss = MODELS.build(distill_loss)
+
+    def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
+        """Losses of one batch.
+
+        Args:
+            inputs (Tensor): (N, C, H, W) preprocessed images.
+            data_samples (list[DataSample]): samples with ``gt_label``.
+
+        Returns:
+            dict: ``loss_cls`` (``ce_weight`` x the student head's loss) and ``loss_name``
+            (the distillation loss), plus whatever else the head reports.
+        """
+        teacher_logits = self.teacher_logits(inputs)
+        head_losses, student_logits = head_loss(self.student, inputs, data_samples)
+        losses = {'loss_cls': self.ce_weight * head_losses.pop('loss'),
+                  self.loss_name: self.distill_loss(student_logits, teacher_logits)}
+        losses.update(head_losses)
+        return losses
+
+
+@MODELS.register_module()
+class VanillaKD(LogitDistiller):
+    r"""Hinton's knowledge distillation.
+
+    .. math::
+        \mathcal{L} = (1 - \alpha)\,\mathrm{CE}(s, y)
+            + \alpha\,\tau^2\,\mathrm{KL}\big(\mathrm{softmax}(t/\tau)\,\|\,
+              \mathrm{softmax}(s/\tau)\big)
+
+    reported as ``loss_cls`` (the weighted CE) and ``loss_kd`` (the weighted KL, a
+    :class:`~mmstablekd.models.losses.KDLoss`). Defaults: temperature 1 as in the StableKD
+    paper's KD baseline, ``alpha = 0.5`` as in Hao et al.'s VanillaKD (2023).
+
+    Example::
+
+        model = dict(type='VanillaKD', student=student, teacher=teacher,
+                     teacher_ckpt='work_dirs/resnet34_cifar100/epoch_200.pth')
+
+    Args:
+        student (dict): Student classifier config.
+        teacher (dict): Teacher classifier config.
+        teacher_ckpt (str, optional): Teacher checkpoint.
+        alpha (float): KD weight in [0, 1]. Defaults to 0.5.
+        tau (float): Temperature (> 0). Defaults to 1.
+        data_preprocessor (dict, optional): Overrides the student's preprocessor.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 alpha: float = 0.5,
+                 tau: float = 1.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        alpha = _check_range(alpha, 'model.alpha', 0.0, 1.0)
+        tau = _check_range(tau, 'model.tau', strict=True)
+        super().__init__(student, teacher, ce_weight=1.0 - alpha,
+                         distill_loss=dict(type='KDLoss', tau=tau, loss_weight=alpha),
+                         loss_name='loss_kd', teacher_ckpt=teacher_ckpt,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.alpha, self.tau = alpha, tau
+
+
+@MODELS.register_module()
+class DIST(LogitDistiller):
+    r"""DIST: CE plus inter- and intra-class Pearson relations (Huang et al., NeurIPS 2022).
+
+    .. math::
+        \mathcal{L} = \alpha\,\mathrm{CE}(s, y)
+            + \tau^2\,(\beta\,\mathcal{L}_{inter} + \gamma\,\mathcal{L}_{intra})
+
+    reported as ``loss_cls`` and ``loss_dist`` (a :class:`~mmstablekd.models.losses.DISTLoss`,
+    computed in fp32). Defaults ``alpha = beta = gamma = tau = 1`` as in the DIST paper's
+    ImageNet setting.
+
+    Args:
+        student (dict): Student classifier config.
+        teacher (dict): Teacher classifier config.
+        teacher_ckpt (str, optional): Teacher checkpoint.
+        alpha (float): CE weight (>= 0). Defaults to 1.
+        beta (float): Inter-class weight (>= 0). Defaults to 1.
+        gamma (float): Intra-class weight (>= 0). Defaults to 1.
+        tau (float): Temperature (> 0). Defaults to 1.
+        data_preprocessor (dict, optional): Overrides the student's preprocessor.
+        init_cfg (dict, optional): Init config.
+    """
+
+    def __init__(self,
+                 student: dict,
+                 teacher: dict,
+                 teacher_ckpt: Optional[str] = None,
+                 alpha: float = 1.0,
+                 beta: float = 1.0,
+                 gamma: float = 1.0,
+                 tau: float = 1.0,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        alpha = _check_range(alpha, 'model.alpha')
+        beta = _check_range(beta, 'model.beta')
+        gamma = _check_range(gamma, 'model.gamma')
+        tau = _check_range(tau, 'model.tau', strict=True)
+        super().__init__(student, teacher, ce_weight=alpha,
+                         distill_loss=dict(type='DISTLoss', beta=beta, gamma=gamma, tau=tau),
+                         loss_name='loss_dist', teacher_ckpt=teacher_ckpt,
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.alpha, self.beta, self.gamma, self.tau = alpha, beta, gamma, tau
