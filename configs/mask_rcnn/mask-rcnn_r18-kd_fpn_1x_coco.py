@@ -1,0 +1,17 @@
+# Mask R-CNN R-18-FPN, 1x schedule, COCO: ResNet-18 backbone distilled from ResNet-34 with
+# vanilla KD on ImageNet (configs/kd/resnet18_r34_imagenet.py), the baseline of
+# mask-rcnn_r18-stablekd_fpn_1x_coco.py. Everything but the backbone is mmdet's own
+# mask-rcnn_r50_fpn_1x_coco.py.
+#
+# The backbone checkpoint is the distillation checkpoint converted with
+#   python tools/convert_student.py work_dirs/kd_resnet18_r34_imagenet/epoch_90.pth \
+#       work_dirs/kd_resnet18_r34_imagenet/backbone_r18.pth --backbone-only
+# (keys without the "backbone." prefix, loaded by init_cfg with no `prefix`).
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+
+backbone_checkpoint = 'work_dirs/kd_resnet18_r34_imagenet/backbone_r18.pth'
+model = dict(
+    backbone=dict(
+        depth=18,
+        init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    neck=dict(in_channels=[64, 128, 256, 512]))

@@ -1,0 +1,14 @@
+# Mask R-CNN R-18-FPN, 1x schedule, COCO, ResNet-18 trained from scratch: the no-pre-training
+# reference for mask-rcnn_r18-{stablekd,kd}_fpn_1x_coco.py (no network access is needed:
+# torchvision's ImageNet weights would have to be downloaded, so they are not used).
+#
+# From scratch means init_cfg=None (mmdet ResNet's own Kaiming/constant init). A random stem
+# cannot stay frozen and random BN statistics cannot stay fixed, so unlike the pre-trained
+# configs every stage trains (frozen_stages=-1) and BN updates its statistics (norm_eval=False).
+# With 2 images per GPU that BN is noisy; 1x is far too short for scratch training (He et al.,
+# "Rethinking ImageNet Pre-training"): read the result as a lower bound.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+
+model = dict(
+    backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    neck=dict(in_channels=[64, 128, 256, 512]))

@@ -1,0 +1,18 @@
+# Mask R-CNN R-18-FPN, 1x schedule, COCO: ResNet-18 backbone distilled from ResNet-34 with
+# StableKD-5/3 on ImageNet (configs/stablekd/resnet18_r34_imagenet.py).
+# Everything but the backbone is mmdet's own mask-rcnn_r50_fpn_1x_coco.py.
+#
+# The backbone checkpoint is the distillation checkpoint converted with
+#   python tools/convert_student.py work_dirs/stablekd_resnet18_r34_imagenet/epoch_90.pth \
+#       work_dirs/stablekd_resnet18_r34_imagenet/backbone_r18.pth --backbone-only
+# Its keys are mmdet ResNet's own (conv1.weight, layer1.0.conv1.weight, ...; no "backbone."
+# prefix), so init_cfg needs no `prefix`. Compare with mask-rcnn_r18-kd_fpn_1x_coco.py and
+# mask-rcnn_r18-scratch_fpn_1x_coco.py.
+_base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
+
+backbone_checkpoint = 'work_dirs/stablekd_resnet18_r34_imagenet/backbone_r18.pth'
+model = dict(
+    backbone=dict(
+        depth=18,
+        init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+    neck=dict(in_channels=[64, 128, 256, 512]))

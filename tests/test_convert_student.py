@@ -1,0 +1,173 @@
+"""tools/convert_student.py on a real distillation checkpoint written by MMEngine's Runner.
+
+A narrow ResNet-18 student / wider ResNet-34 teacher pair (so StableKD needs projectors) is
+distilled for a few iterations with configs/stablekd/resnet18_r34_imagenet.py; the converter
+must keep exactly the student, drop teacher, projectors and training state, and refuse files
+it cannot use with a clear message and exit status 1.
+"""
+import importlib.util
+import subprocess
+import sys
+
+import pytest
+import torch
+from conftest import DATA_OVERRIDE, REPO
+from mmengine.config import Config
+from mmengine.runner import Runner, load_checkpoint
+
+from mmstablekd.registry import MODELS
+from mmstablekd.utils.student_export import CheckpointError, key_groups, split_student
+
+CONFIG = 'configs/stablekd/resnet18_r34_imagenet.py'
+NARROW = '''
+model = dict(
+    teacher_ckpt=None, projectors=True, probe_input_shape=(3, 32, 32),
+    student=dict(backbone=dict(stem_channels=8, base_channels=8),
+                 head=dict(num_classes=4, in_channels=64, topk=(1, ))),
+    teacher=dict(backbone=dict(stem_channels=16, base_channels=16),
+                 head=dict(num_classes=4, in_channels=128, topk=(1, ))))
+train_cfg = dict(max_epochs=4, val_interval=4)
+val_evaluator = dict(topk=(1, ))
+default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=1))
+work_dir = {work_dir!r}
+'''
+
+
+def _load_tool():
+    spec = importlib.util.spec_from_file_location('convert_student',
+                                                  REPO / 'tools' / 'convert_student.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+convert_student = _load_tool()
+
+
+@pytest.fixture(scope='module')
+def distilled(tiny_data_root, tmp_path_factory):
+    """(distillation checkpoint, student-only checkpoint, the run's config)."""
+    tmp = tmp_path_factory.mktemp('convert')
+    cfg_file = tmp / 'cfg.py'
+    cfg_file.write_text(DATA_OVERRIDE.format(base=str(REPO / CONFIG), root=str(tiny_data_root),
+                                             batch_size=8) +
+                        NARROW.format(work_dir=str(tmp / 'work')))
+    cfg = Config.fromfile(str(cfg_file))
+    Runner.from_cfg(cfg).train()
+    return tmp / 'work' / 'epoch_4.pth', tmp / 'work' / 'student_epoch_4.pth', cfg
+
+
+def _state(path):
+    return torch.load(path, map_location='cpu', weights_only=False)['state_dict']
+
+
+def test_classifier_export_keeps_exactly_the_student(distilled, tmp_path, capsys):
+    src, _, cfg = distilled
+    source = _state(src)
+    assert any(k.startswith('projectors.') for k in source)  # the pair really needs them
+    dst = tmp_path / 'student.pth'
+    assert convert_student.main([str(src), str(dst)]) == 0
+
+    exported = torch.load(dst, map_location='cpu', weights_only=True)  # plain tensors only
+    assert set(exported) == {'meta', 'state_dict'}
+    expected = {k[len('student.'):]: v for k, v in source.items() if k.startswith('student.')}
+    assert list(exported['state_dict']) == list(expected)
+    for key, value in expected.items():
+        assert torch.equal(exported['state_dict'][key], value), key
+
+    student = MODELS.build(cfg.model.student)
+    load_checkpoint(student, str(dst), map_location='cpu', strict=True)
+
+    out = capsys.readouterr().out
+    n_teacher = sum(k.startswith('teacher.backbone.') for k in source)
+    n_proj = sum(k.startswith('projectors.0.') for k in source)
+    assert f'kept {len(expected)} tensors (student classifier)' in out
+    assert f'dropped {len(source) - len(expected)} tensors' in out
+    assert f'teacher.backbone: {n_teacher}' in out
+    assert f'projectors.0: {n_proj}' in out
+    assert 'optimizer' in out.split('dropped checkpoint entries')[1]
+
+
+def test_backbone_export_strips_the_prefix(distilled, tmp_path, capsys):
+    src, _, cfg = distilled
+    source = _state(src)
+    dst = tmp_path / 'backbone.pth'
+    assert convert_student.main([str(src), str(dst), '--backbone-only']) == 0
+
+    exported = torch.load(dst, map_location='cpu', weights_only=True)['state_dict']
+    prefix = 'student.backbone.'
+    expected = {k[len(prefix):]: v for k, v in source.items() if k.startswith(prefix)}
+    assert list(exported) == list(expected) and 'conv1.weight' in exported
+    assert all(torch.equal(exported[k], v) for k, v in expected.items())
+    backbone = MODELS.build(cfg.model.student.backbone)  # mmpretrain's ResNet, no prefix
+    load_checkpoint(backbone, str(dst), map_location='cpu', strict=True)
+    out = capsys.readouterr().out
+    assert f'kept {len(expected)} tensors (backbone (no prefix))' in out
+    assert 'student.head: 2' in out  # the classifier head is dropped
+
+
+def _reject(src, tmp_path, capsys) -> str:
+    dst = tmp_path / 'out.pth'
+    assert convert_student.main([str(src), str(dst)]) == 1
+    assert not dst.exists()
+    return capsys.readouterr().err
+
+
+def test_rejects_teacher_only_checkpoint(distilled, tmp_path, capsys):
+    source = _state(distilled[0])
+    teacher_only = tmp_path / 'teacher_only.pth'
+    torch.save(dict(meta={}, state_dict={k: v for k, v in source.items()
+                                         if k.startswith('teacher.')}), teacher_only)
+    err = _reject(teacher_only, tmp_path, capsys)
+    assert 'no student weights' in err and 'teacher-only' in err
+
+
+def test_rejects_plain_classifier_checkpoint(distilled, tmp_path, capsys):
+    err = _reject(distilled[1], tmp_path, capsys)  # student_epoch_4.pth: already exported
+    assert 'no student weights' in err and 'plain classifier' in err
+
+
+def test_rejects_corrupted_checkpoints(distilled, tmp_path, capsys):
+    truncated = tmp_path / 'truncated.pth'
+    data = distilled[0].read_bytes()
+    truncated.write_bytes(data[:len(data) // 2])
+    err = _reject(truncated, tmp_path, capsys)
+    assert 'cannot read checkpoint' in err and 'corrupted' in err
+
+    garbage = tmp_path / 'garbage.pth'
+    garbage.write_bytes(b'not a checkpoint' * 100)
+    assert 'cannot read checkpoint' in _reject(garbage, tmp_path, capsys)
+
+    assert 'does not exist' in _reject(tmp_path / 'missing.pth', tmp_path, capsys)
+
+    not_tensors = tmp_path / 'not_tensors.pth'
+    torch.save(dict(state_dict={'student.backbone.conv1.weight': 'oops'}), not_tensors)
+    assert 'not tensors' in _reject(not_tensors, tmp_path, capsys)
+
+
+def test_refuses_to_overwrite_its_input(distilled, capsys):
+    src = str(distilled[0])
+    assert convert_student.main([src, src]) == 1
+    assert 'is the input checkpoint' in capsys.readouterr().err
+
+
+def test_script_exits_nonzero_with_the_message(tmp_path):
+    teacher_only = tmp_path / 'teacher.pth'
+    torch.save(dict(state_dict={'teacher.backbone.conv1.weight': torch.zeros(1)}), teacher_only)
+    proc = subprocess.run([sys.executable, str(REPO / 'tools' / 'convert_student.py'),
+                           str(teacher_only), str(tmp_path / 'out.pth')],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 1
+    assert 'convert_student: error: no student weights' in proc.stderr
+    assert 'teacher-only' in proc.stderr
+
+
+def test_split_student_and_key_groups():
+    w = torch.zeros(1)
+    student, dropped = split_student({'student.backbone.a': w, 'teacher.head.b': w,
+                                      'projectors.0.to_teacher.weight': w})
+    assert list(student) == ['backbone.a']
+    assert dropped == ['teacher.head.b', 'projectors.0.to_teacher.weight']
+    assert key_groups(['t.b.x', 't.b.y', 't.h.z', 'p'], depth=2) == {'t.b': 2, 't.h': 1, 'p': 1}
+    with pytest.raises(CheckpointError, match='plain classifier'):
+        split_student({'backbone.conv1.weight': w, 'head.fc.weight': w})
