@@ -1,4 +1,5 @@
+from .sskd_stage_hook import SSKDStageHook
 from .stablekd_stage_hook import StableKDStageHook
 from .student_checkpoint_hook import StudentCheckpointHook
 
-__all__ = ['StableKDStageHook', 'StudentCheckpointHook']
+__all__ = ['SSKDStageHook', 'StableKDStageHook', 'StudentCheckpointHook']
