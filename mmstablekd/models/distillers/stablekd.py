@@ -37,7 +37,8 @@ class StableKD(BaseDistiller):
         student (dict): Student classifier config.
         teacher (dict): Teacher classifier config.
         boundaries (Sequence[str]): Student module paths that end blocks 1..k-1, in forward
-            order.
+            order. A boundary output may be a tensor or a tuple (e.g. Swin's
+            ``(x, hw_shape)``): the feature loss uses its tensors, other parts pass through.
         teacher_boundaries (Sequence[str], optional): The teacher's module paths; defaults to
             ``boundaries``.
         num_recompositions (int): n in StableKD-k/n. Defaults to 2.
