@@ -1,0 +1,8 @@
+# Vanilla KD (StableKD-1/0: CE + KL, one LR cycle) with the IBOE diagnostics: the KD side of
+# the comparison with resnet18_r34_cifar100_iboe.py (same hook, same keys).
+_base_ = ['./resnet18_r34_cifar100_1-0.py']
+
+custom_hooks = _base_.custom_hooks + [
+    dict(type='IBOEHook', module_paths=['student.head', 'student.backbone.layer4'],
+         metric_key='accuracy/top1', window=5),
+]
