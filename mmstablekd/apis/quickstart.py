@@ -181,19 +181,27 @@ def train_run(cfg: Config, record: RunRecord, progress: Optional[Progress] = Non
 
 
 def ensure_teacher(data_root: str, work_root: str, progress: Progress,
-                   retrain: bool = False) -> Tuple[str, RunRecord]:
+                   retrain: bool = False,
+                   epochs: Optional[int] = None) -> Tuple[str, RunRecord]:
     """Train the quickstart teacher unless its checkpoint already exists.
 
     The checkpoint goes where the distiller configs expect it when run from the repo root
     with ``work_root='work_dirs'`` (``work_dirs/teacher_r34_digits/epoch_{E}.pth``); a
     ``quickstart_teacher.json`` next to it keeps its accuracy curve for the table.
 
+    Args:
+        data_root (str): The digits folder.
+        work_root (str): Parent of the teacher's work dir.
+        progress (callable): Receives progress lines.
+        retrain (bool): Train even if the checkpoint exists.
+        epochs (int, optional): Overrides the teacher config's ``train_cfg.max_epochs``.
+
     Returns:
         tuple: (checkpoint path, the teacher's :class:`RunRecord`).
     """
     name, config = TEACHER
     path = str(CONFIG_DIR / config)
-    epochs = int(Config.fromfile(path).train_cfg.max_epochs)
+    epochs = int(epochs or Config.fromfile(path).train_cfg.max_epochs)
     work_dir = osp.join(work_root, Path(config).stem)
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     meta = osp.join(work_dir, 'quickstart_teacher.json')
@@ -205,7 +213,7 @@ def ensure_teacher(data_root: str, work_root: str, progress: Progress,
         return ckpt, record
     progress(f'teacher: training {name} for {epochs} epochs -> {ckpt}')
     record = RunRecord(name, 0, epochs)
-    cfg = build_run_cfg(path, 0, None, work_dir, data_root)
+    cfg = build_run_cfg(path, 0, epochs, work_dir, data_root)
     train_run(cfg, record, progress, prefix='  teacher  ')
     with open(meta, 'w') as f:
         json.dump(dataclasses.asdict(record), f)
@@ -259,10 +267,45 @@ def available_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, 
     return out
 
 
+def run_methods(selected: Sequence[Tuple[str, str]], budgets: Sequence[int],
+                seeds: Sequence[int], data_root: str, out_dir: str, teacher_ckpt: str,
+                say: Progress) -> List[RunRecord]:
+    """Train every (method, epoch budget, seed); runs go to ``<out_dir>/runs/``.
+
+    Args:
+        selected (Sequence[tuple]): ``(name, config path)`` pairs (see
+            :func:`available_methods`).
+        budgets (Sequence[int]): Epoch budgets.
+        seeds (Sequence[int]): Seeds.
+        data_root (str): The digits folder.
+        out_dir (str): Parent of the run work dirs.
+        teacher_ckpt (str): Teacher checkpoint for the distillers.
+        say (callable): Receives progress lines.
+
+    Returns:
+        list[RunRecord]: One record per run, in run order.
+    """
+    records: List[RunRecord] = []
+    total = len(selected) * len(budgets) * len(seeds)
+    k = 0
+    for name, config in selected:
+        for epochs in budgets:
+            for seed in seeds:
+                k += 1
+                slug = Path(config).stem
+                work_dir = osp.join(out_dir, 'runs', f'{slug}_e{epochs}_s{seed}')
+                say(f'run {k}/{total}: {name}, seed {seed}, {epochs} epochs ({slug}.py)')
+                cfg = build_run_cfg(config, seed, epochs, work_dir, data_root, teacher_ckpt)
+                records.append(train_run(cfg, RunRecord(name, seed, epochs), say,
+                                         prefix=f'  {name:<18}'))
+    return records
+
+
 def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
                    seeds: Sequence[int] = (0, 1, 2), data_root: str = 'data/digits',
                    work_root: str = 'work_dirs', out_dir: str = 'work_dirs/quickstart',
-                   threads: int = 1, retrain_teacher: bool = False, plots: bool = True,
+                   threads: int = 1, retrain_teacher: bool = False,
+                   teacher_epochs: Optional[int] = None, plots: bool = True,
                    progress: Progress = print) -> dict:
     """The whole quickstart: data, teacher, every method x seed, table, JSON and plots.
 
@@ -276,6 +319,7 @@ def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
         threads (int): ``torch.set_num_threads``; 1 is fastest for these tiny convolutions on
             a small shared CPU.
         retrain_teacher (bool): Train the teacher even if its checkpoint exists.
+        teacher_epochs (int, optional): Teacher budget; default: its config's (15).
         plots (bool): Write the PNGs.
         progress (callable): Receives progress lines.
 
@@ -296,20 +340,10 @@ def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
     meta = write_digits_dataset(data_root)
     say(f"data: {sum(meta['counts']['train'])} train / {sum(meta['counts']['test'])} test "
         f"digit images ({len(meta['classes'])} classes) in {data_root}")
-    teacher_ckpt, teacher = ensure_teacher(data_root, work_root, say, retrain_teacher)
+    teacher_ckpt, teacher = ensure_teacher(data_root, work_root, say, retrain_teacher,
+                                           teacher_epochs)
 
-    records: List[RunRecord] = []
-    total = len(selected) * len(seeds)
-    for i, (name, config) in enumerate(selected):
-        for j, seed in enumerate(seeds):
-            k = i * len(seeds) + j + 1
-            slug = Path(config).stem
-            work_dir = osp.join(out_dir, 'runs', f'{slug}_e{epochs}_s{seed}')
-            say(f'run {k}/{total}: {name}, seed {seed}, {epochs} epochs ({slug}.py)')
-            cfg = build_run_cfg(config, seed, epochs, work_dir, data_root, teacher_ckpt)
-            rec = train_run(cfg, RunRecord(name, seed, epochs), say, prefix=f'  {name:<18}')
-            records.append(rec)
-
+    records = run_methods(selected, [epochs], seeds, data_root, out_dir, teacher_ckpt, say)
     rows = summarize([teacher]) + summarize(records)
     table = format_table(rows)
     files = dict(table=osp.join(out_dir, 'results.md'), json=osp.join(out_dir, 'results.json'))

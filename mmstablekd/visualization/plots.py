@@ -66,9 +66,11 @@ def plot_val_accuracy(records: Sequence, path: str, teacher_top1: Optional[float
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
     axes[0].set_title('All epochs (line: mean over seeds, band: min..max)')
-    low = min(finals + [teacher_top1 or 100.0]) if finals else 0.0
-    axes[1].set_ylim(max(0.0, low - 4.0), 100.5)
-    axes[1].set_title('Zoom on the final accuracies')
+    # zoom on the leading group: methods more than 10 points behind the best are left out
+    best = max(finals, default=100.0)
+    low = min([f for f in finals if f >= best - 10.0] + [teacher_top1 or 100.0])
+    axes[1].set_ylim(max(0.0, low - 2.0), 100.2)
+    axes[1].set_title('Zoom on the leading methods')
     axes[0].legend(loc='lower right', fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()

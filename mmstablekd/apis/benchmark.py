@@ -1,0 +1,370 @@
+"""Method-comparison benchmark: convergence over epoch budgets, and cost of a training step.
+
+* :func:`convergence` -- every method trained at epoch budgets ``E, 2E, ...`` with several
+  seeds on the quickstart digits (through :func:`mmstablekd.apis.quickstart.run_methods`).
+* :func:`time_train_steps` -- wall time per training iteration and peak memory of one step
+  of every method on the *same* batch, plus a minimal plain-PyTorch KD step built from the
+  same student and teacher modules (what the framework costs on top).
+
+Both produce rows that :func:`format_timing_table` / :func:`format_convergence_table` turn
+into markdown; ``tools/benchmark.py`` writes them into one report.
+"""
+import copy
+import statistics
+import time
+import weakref
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+
+from mmstablekd.registry import MODELS
+from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
+from .quickstart import CONFIG_DIR, RunRecord, summarize
+
+# (label, config under configs/quickstart/) of the step-timing benchmark; staged methods are
+# timed in every stage.
+TIMING_METHODS: List[Tuple[str, str]] = [
+    ('KD', 'kd_r18_r34_digits.py'),
+    ('StableKD-1/0', 'stablekd_1-0_r18_r34_digits.py'),
+    ('DIST', 'dist_r18_r34_digits.py'),
+    ('SSKD', 'sskd_r18_r34_digits.py'),
+    ('StableKD-5/0', 'stablekd_5-0_r18_r34_digits.py'),
+    ('StableKD-5/2', 'stablekd_5-2_r18_r34_digits.py'),
+]
+PLAIN = 'Plain PyTorch KD'
+Step = Callable[[], object]
+
+
+class PeakTensorMemory(TorchDispatchMode):
+    """Peak bytes of the tensor storages created while the mode is active (CPU or CUDA).
+
+    Every op output whose storage is new is counted until that storage is freed (a weakref
+    finalizer); ``peak`` is the maximum of the running total, i.e. the extra memory a
+    training step needs on top of what existed before (parameters, optimizer state).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.current = 0
+        self.peak = 0
+        self._live: Dict[int, int] = {}
+
+    def _free(self, key: int, nbytes: int) -> None:
+        if self._live.pop(key, None) is not None:
+            self.current -= nbytes
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in tree_flatten(out)[0]:
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            key, nbytes = storage.data_ptr(), storage.nbytes()
+            if nbytes == 0 or key in self._live:
+                continue
+            self._live[key] = nbytes
+            self.current += nbytes
+            self.peak = max(self.peak, self.current)
+            weakref.finalize(storage, self._free, key, nbytes)
+        return out
+
+
+def load_batch(config: str, data_root: str, seed: int = 0) -> dict:
+    """The first training batch of ``config``'s train dataloader (dict of inputs/samples)."""
+    cfg = Config.fromfile(config)
+    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    loader_cfg.dataset.data_root = data_root
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        loader = Runner.build_dataloader(loader_cfg, seed=seed)
+        return next(iter(loader))
+
+
+def build_method(config: str, stage: Optional[int] = None, device: str = 'cpu'):
+    """Model (random teacher weights: timing does not depend on them) and optim wrapper.
+
+    Returns:
+        tuple: (model in train mode, optim wrapper, the loaded Config).
+    """
+    cfg = Config.fromfile(config)
+    model_cfg = copy.deepcopy(cfg.model)
+    if 'teacher_ckpt' in model_cfg:
+        model_cfg.teacher_ckpt = None
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor', copy.deepcopy(cfg.data_preprocessor))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = MODELS.build(model_cfg).to(device)
+        optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
+    if stage is not None:
+        model.set_stage(stage)
+    model.train()
+    return model, optim_wrapper, cfg
+
+
+def plain_kd_step(student: torch.nn.Module, teacher: torch.nn.Module, batch: dict,
+                  mean: Sequence[float], std: Sequence[float], alpha: float = 0.5,
+                  tau: float = 1.0, lr: float = 0.01, device: str = 'cpu') -> Step:
+    """A minimal KD training step in plain PyTorch on the modules of an mmpretrain classifier.
+
+    ``x = (uint8 batch - mean) / std``; teacher logits without grad; student logits;
+    ``(1-alpha) * CE + alpha * tau^2 * KL(softmax(t/tau) || softmax(s/tau))``; SGD step. The
+    batch is stacked once beforehand, as a PyTorch DataLoader would deliver it.
+
+    Args:
+        student, teacher (nn.Module): mmpretrain ``ImageClassifier`` s (their backbone, neck
+            and ``head.fc`` are called directly).
+        batch (dict): A batch from an mmpretrain dataloader (``inputs``: list of (3, H, W)
+            uint8 tensors, ``data_samples`` with ``gt_label``).
+        mean, std (Sequence[float]): Per-channel normalisation.
+
+    Returns:
+        callable: One call = one training step.
+    """
+    x_u8 = torch.stack(batch['inputs']).to(device)
+    y = torch.cat([s.gt_label for s in batch['data_samples']]).to(device)
+    mean_t = torch.tensor(mean, device=device).view(1, -1, 1, 1)
+    std_t = torch.tensor(std, device=device).view(1, -1, 1, 1)
+    opt = torch.optim.SGD(student.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
+
+    def logits(net: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return net.head.fc(net.neck(net.backbone(x))[-1])
+
+    def step() -> torch.Tensor:
+        x = (x_u8.float() - mean_t) / std_t
+        with torch.no_grad():
+            t = logits(teacher, x)
+        s = logits(student, x)
+        kl = F.kl_div(F.log_softmax(s / tau, 1), F.log_softmax(t / tau, 1), log_target=True,
+                      reduction='batchmean')
+        loss = (1 - alpha) * F.cross_entropy(s, y) + alpha * tau**2 * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return loss.detach()
+
+    return step
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def measure(steps: Dict[str, Step], rounds: int = 15, inner: int = 3, warmup: int = 3,
+            device: str = 'cpu') -> Dict[str, List[float]]:
+    """Seconds per step of every entry, interleaved round-robin (robust to load drift).
+
+    Every entry first runs ``warmup`` steps; then, ``rounds`` times, every entry runs
+    ``inner`` consecutive steps whose mean is one sample.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    samples: Dict[str, List[float]] = {k: [] for k in steps}
+    for _ in range(rounds):
+        for key, step in steps.items():
+            _sync(device)
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                step()
+            _sync(device)
+            samples[key].append((time.perf_counter() - t0) / inner)
+    return samples
+
+
+def peak_step_memory(step: Step, device: str = 'cpu') -> int:
+    """Extra bytes one call of ``step`` needs at its peak (see :class:`PeakTensorMemory`)."""
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+    with PeakTensorMemory() as mem:
+        step()
+    return mem.peak
+
+
+def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
+                     data_root: str = 'data/digits', rounds: int = 15, inner: int = 3,
+                     warmup: int = 3, device: str = 'cpu', plain: bool = True,
+                     memory: bool = True) -> List[dict]:
+    """Time one training step (``model.train_step``: preprocessing, forward, losses,
+    backward, optimizer step) of every method and stage on the same batch.
+
+    Args:
+        methods (Sequence[tuple], optional): ``(label, config)`` pairs; default
+            ``TIMING_METHODS`` (configs under ``configs/quickstart/``).
+        data_root (str): Digits folder (the batch is the first one of the KD config's loader).
+        rounds, inner, warmup (int): See :func:`measure`.
+        device (str): ``'cpu'`` or ``'cuda'``.
+        plain (bool): Also time :func:`plain_kd_step` on the first method's networks.
+        memory (bool): Also measure the peak step memory.
+
+    Returns:
+        list[dict]: Rows with ``method``, ``stage`` (None or the stage/phase name),
+        ``weight`` (share of the training epochs spent in that stage), ``ms`` (median),
+        ``ms_q1``/``ms_q3``, ``mem_mib``; ``ratio``/``mem_ratio`` relative to the ``KD`` row.
+        Staged methods also get a row with ``stage='epoch mean'`` (weighted by the epochs
+        per stage of the config's ``train_cfg.max_epochs``).
+    """
+    methods = list(methods or [(n, str(CONFIG_DIR / c)) for n, c in TIMING_METHODS])
+    batch = load_batch(methods[0][1], data_root)
+    steps: Dict[str, Step] = {}
+    meta: Dict[str, dict] = {}
+    for label, config in methods:
+        model, _, cfg = build_method(config, device=device)
+        staged = hasattr(model, 'set_stage')
+        stages = list(range(int(model.num_stages))) if staged else [None]
+        weights = derive_stage_epochs(int(cfg.train_cfg.max_epochs), len(stages))
+        for stage, epochs in zip(stages, weights):
+            model, ow, cfg = build_method(config, stage=stage, device=device)
+            key = f'{label}#{stage}'
+            steps[key] = (lambda m=model, o=ow: m.train_step(batch, o))
+            name = None if stage is None else _stage_name(model)
+            meta[key] = dict(method=label, stage=name, weight=epochs / sum(weights))
+        if plain and label == methods[0][0]:
+            pre = cfg.data_preprocessor
+            plain_model, _, _ = build_method(config, device=device)
+            steps[PLAIN] = plain_kd_step(plain_model.student, plain_model.teacher, batch,
+                                         pre['mean'], pre['std'],
+                                         float(cfg.model.get('alpha', 0.5)),
+                                         float(cfg.model.get('tau', 1.0)), device=device)
+            meta[PLAIN] = dict(method=PLAIN, stage=None, weight=1.0)
+    samples = measure(steps, rounds, inner, warmup, device)
+    rows = []
+    for key, times in samples.items():
+        q = statistics.quantiles(times, n=4) if len(times) > 1 else [times[0]] * 3
+        row = dict(meta[key], ms=1e3 * statistics.median(times), ms_q1=1e3 * q[0],
+                   ms_q3=1e3 * q[2], samples=len(times))
+        row['mem_mib'] = (peak_step_memory(steps[key], device) / 2**20 if memory
+                          else float('nan'))
+        rows.append(row)
+    rows = _add_epoch_means(rows)
+    ref = next((r for r in rows if r['method'] == methods[0][0] and r['stage'] is None), None)
+    for r in rows:
+        r['ratio'] = r['ms'] / ref['ms'] if ref else float('nan')
+        r['mem_ratio'] = r['mem_mib'] / ref['mem_mib'] if ref and ref['mem_mib'] else float('nan')
+    return rows
+
+
+def _stage_name(model) -> str:
+    for attr in ('partition_str', 'phase_str'):
+        if hasattr(model, attr):
+            return f'{model.stage}: {getattr(model, attr)()}'
+    return str(model.stage)
+
+
+def _add_epoch_means(rows: List[dict]) -> List[dict]:
+    out: List[dict] = []
+    by_method: Dict[str, List[dict]] = {}
+    for r in rows:
+        by_method.setdefault(r['method'], []).append(r)
+    for method, group in by_method.items():
+        out.extend(group)
+        if len(group) > 1:
+            out.append(dict(method=method, stage='epoch mean', weight=1.0, samples=None,
+                            ms=sum(r['weight'] * r['ms'] for r in group),
+                            ms_q1=float('nan'), ms_q3=float('nan'),
+                            mem_mib=max(r['mem_mib'] for r in group)))
+    return out
+
+
+def format_timing_table(rows: Sequence[dict], ref: str = 'KD') -> str:
+    """Markdown table of :func:`time_train_steps` rows."""
+    lines = [f'| Method | Stage | ms / iteration (median [IQR]) | ÷ {ref} | '
+             f'Peak step memory (MiB) | ÷ {ref} |',
+             '|---|---|---:|---:|---:|---:|']
+    for r in rows:
+        iqr = '' if r['ms_q1'] != r['ms_q1'] else f" [{r['ms_q1']:.1f}–{r['ms_q3']:.1f}]"
+        mem_note = ' (max)' if r['stage'] == 'epoch mean' else ''
+        lines.append(f"| {r['method']} | {r['stage'] or '–'} | {r['ms']:.1f}{iqr} | "
+                     f"{r['ratio']:.3f} | {r['mem_mib']:.1f}{mem_note} | {r['mem_ratio']:.2f} |")
+    return '\n'.join(lines)
+
+
+def timing_targets(rows: Sequence[dict]) -> List[str]:
+    """The issue's timing targets, measured: StableKD-5/2 ÷ KD <= 1.0, KD ÷ plain <= 1.05."""
+    def ms(method: str, stage=None) -> Optional[float]:
+        for r in rows:
+            if r['method'] == method and r['stage'] == stage:
+                return r['ms']
+        return None
+    out = []
+    kd, plain = ms('KD'), ms(PLAIN)
+    skd = ms('StableKD-5/2', 'epoch mean')
+    skd10 = ms('StableKD-1/0', '0: {12345}') or ms('StableKD-1/0')
+    if kd and skd:
+        out.append(_target('StableKD-5/2 iteration time ÷ KD (epoch mean)', skd / kd, 1.0))
+    if skd10 and skd:
+        out.append(_target('StableKD-5/2 ÷ StableKD-1/0 (KD in the same machinery)',
+                           skd / skd10, 1.0))
+    if kd and plain:
+        out.append(_target('our KD step ÷ plain PyTorch KD step', kd / plain, 1.05))
+    return out
+
+
+def _target(what: str, value: float, limit: float) -> str:
+    verdict = 'met' if value <= limit else 'NOT met'
+    return f'- {what}: **{value:.3f}** (target ≤ {limit}: {verdict})'
+
+
+def convergence(methods: Sequence[Tuple[str, str]], budgets: Sequence[int],
+                seeds: Sequence[int], data_root: str, out_dir: str, teacher_ckpt: str,
+                say: Callable[[str], None]) -> Tuple[List[RunRecord], List[str]]:
+    """Train every method at every budget and seed (see ``quickstart.run_methods``).
+
+    A budget a method cannot run (e.g. fewer epochs than SSKD's phases) is skipped with a
+    note instead of failing the whole benchmark.
+
+    Returns:
+        tuple: (records, notes about skipped runs).
+    """
+    from .quickstart import run_methods
+    records: List[RunRecord] = []
+    notes: List[str] = []
+    for name, config in methods:
+        for epochs in budgets:
+            try:
+                records += run_methods([(name, config)], [epochs], seeds, data_root, out_dir,
+                                       teacher_ckpt, say)
+            except ValueError as e:
+                notes.append(f'{name} at {epochs} epochs skipped: {e}')
+                say(notes[-1])
+    return records, notes
+
+
+def format_convergence_table(records: Sequence[RunRecord], budgets: Sequence[int]) -> str:
+    """Markdown: one row per method, one column per budget: median (mean ± std) top-1."""
+    rows = summarize(records)
+    cell = {(r['method'], r['epochs']): r for r in rows}
+    methods = list(dict.fromkeys(r['method'] for r in rows))
+    head = '| Method | ' + ' | '.join(f'{e} epochs' for e in budgets) + ' |'
+    lines = [head, '|---|' + '---:|' * len(budgets)]
+    for m in methods:
+        cells = []
+        for e in budgets:
+            r = cell.get((m, e))
+            cells.append('–' if r is None else
+                         f"{r['top1_median']:.2f} ({r['top1_mean']:.2f} ± {r['top1_std']:.2f})")
+        lines.append(f'| {m} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def convergence_target(records: Sequence[RunRecord], base: int) -> Optional[str]:
+    """StableKD-5/2 at E epochs >= KD at 3E epochs (medians over seeds)?"""
+    rows = {(r['method'], r['epochs']): r for r in summarize(records)}
+    skd, kd = rows.get(('StableKD-5/2', base)), rows.get(('KD', 3 * base))
+    if not skd or not kd:
+        return None
+    ok = skd['top1_median'] >= kd['top1_median']
+    return (f"- StableKD-5/2 at {base} epochs: median top-1 **{skd['top1_median']:.2f}** vs KD "
+            f"at {3 * base} epochs: **{kd['top1_median']:.2f}** (target ≥: "
+            f"{'met' if ok else 'NOT met'})")

@@ -1,0 +1,112 @@
+"""Quickstart: the digits writer, the end-to-end comparison pipeline and its plots."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mmstablekd.apis import quickstart as qs
+from mmstablekd.datasets.digits import load_digits_arrays, split_indices, write_digits_dataset
+
+
+def _tree_digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob('*')) if p.is_file()}
+
+
+@pytest.fixture(scope='module')
+def digits_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp('digits')
+    write_digits_dataset(root)
+    return root
+
+
+def test_digits_writer_is_deterministic_and_written_once(digits_root, tmp_path):
+    other = tmp_path / 'again'
+    meta = write_digits_dataset(other)
+    assert _tree_digest(other) == _tree_digest(digits_root)
+    first_png = next((other / 'train' / '0').glob('*.png'))
+    mtime = first_png.stat().st_mtime_ns
+    assert write_digits_dataset(other) == meta  # second call: meta matches, nothing rewritten
+    assert first_png.stat().st_mtime_ns == mtime
+
+
+def test_digits_split_is_stratified_and_partitions_the_set():
+    images, labels = load_digits_arrays()
+    assert images.shape == (1797, 8, 8) and images.dtype == np.uint8 and images.max() == 255
+    split = split_indices(labels, 0.2, seed=0)
+    train, test = set(split['train'].tolist()), set(split['test'].tolist())
+    assert not train & test and train | test == set(range(len(labels)))
+    for c in range(10):
+        n_c = int((labels == c).sum())
+        assert int((labels[split['test']] == c).sum()) == round(0.2 * n_c)
+    assert not np.array_equal(split['test'], split_indices(labels, 0.2, seed=1)['test'])
+    with pytest.raises(ValueError, match='test_fraction'):
+        split_indices(labels, 1.5, seed=0)
+
+
+def test_mmpretrain_custom_dataset_reads_the_digits(digits_root):
+    from mmpretrain.datasets import CustomDataset
+    meta = json.loads((digits_root / 'meta.json').read_text())
+    images, labels = load_digits_arrays()
+    for split in ('train', 'test'):
+        ds = CustomDataset(data_root=str(digits_root), data_prefix=split, pipeline=[])
+        assert list(ds.CLASSES) == [str(c) for c in range(10)]
+        gt = np.array([ds.get_data_info(i)['gt_label'] for i in range(len(ds))])
+        assert np.bincount(gt, minlength=10).tolist() == meta['counts'][split]
+        # file name = index in sklearn's array; label and pixels must match the source
+        for i in (0, len(ds) // 2, len(ds) - 1):
+            info = ds.get_data_info(i)
+            idx = int(Path(info['img_path']).stem)
+            assert info['gt_label'] == labels[idx]
+            assert np.array_equal(np.asarray(Image.open(info['img_path'])), images[idx])
+    assert sum(meta['counts']['train']) == 1438 and sum(meta['counts']['test']) == 359
+
+
+def test_every_quickstart_method_has_a_config():
+    assert [n for n, _ in qs.available_methods()] == [n for n, _ in qs.METHODS]
+    with pytest.raises(ValueError, match='unknown method'):
+        qs.available_methods(['NoSuchKD'])
+
+
+def test_quickstart_runs_end_to_end(digits_root, tmp_path):
+    lines = []
+    out = tmp_path / 'out'
+    result = qs.run_comparison(methods=['Student (scratch)', 'KD'], epochs=1, seeds=[0],
+                               data_root=str(digits_root), work_root=str(tmp_path / 'work'),
+                               out_dir=str(out), teacher_epochs=1, progress=lines.append)
+    assert any('teacher: training' in line for line in lines)
+    assert any('KD' in line and 'epoch 1/1' in line for line in lines)
+    methods = [r['method'] for r in result['rows']]
+    assert methods == ['ResNet-34 teacher', 'Student (scratch)', 'KD']
+    for r in result['rows']:
+        assert 0.0 <= r['top1_mean'] <= 100.0 and r['sec_per_epoch'] > 0
+    table = (out / 'results.md').read_text()
+    assert '| KD | 1 |' in table and '| Student (scratch) | 1 |' in table
+    rec = result['records'][1]
+    iters = -(-1438 // 32)  # ceil: the last partial batch is kept
+    assert len(rec.lr) == iters and len(rec.val_top1) == 1 and rec.stage == [-1] * iters
+    assert rec.iter_epoch[0] == 0.0 and 0.9 < rec.iter_epoch[-1] < 1.0
+    with Image.open(result['files']['accuracy_png']) as im:
+        assert im.size[0] > 800 and im.size[1] > 400
+    data = json.loads((out / 'results.json').read_text())
+    assert len(data['records']) == 2
+    # a second run reuses the teacher instead of training it again
+    lines.clear()
+    qs.ensure_teacher(str(digits_root), str(tmp_path / 'work'), lines.append, epochs=1)
+    assert 'reusing' in lines[0]
+
+
+def test_stage_timeline_plot(tmp_path):
+    from mmstablekd.visualization.plots import plot_stage_timeline
+    rec = qs.RunRecord('StableKD-5/2', 0, 3, val_top1=[50.0, 80.0, 90.0])
+    for it in range(30):
+        rec.iter_epoch.append(it / 10)
+        rec.stage.append(it // 10)
+        rec.lr.append(0.1 * (1 + it % 10))
+    rec.stage_names = {0: '{1}{2}{3}{4}{5}', 1: '{12}{34}{5}', 2: '{1234}{5}'}
+    path = plot_stage_timeline(rec, str(tmp_path / 'timeline.png'))
+    with Image.open(path) as im:
+        assert im.format == 'PNG' and im.size[0] > 800
