@@ -119,3 +119,33 @@ def test_bad_module_paths_fail_before_training(paths, match):
 def test_bad_arguments(kw, match):
     with pytest.raises((ValueError, TypeError), match=match):
         IBOEHook(**kw)
+
+
+def _write_scalars(work_dir, lines):
+    vis = work_dir / '20260101_000000' / 'vis_data'
+    vis.mkdir(parents=True)
+    (vis / 'scalars.json').write_text('\n'.join(json.dumps(r) for r in lines) + '\n')
+
+
+def test_plot_tool_reads_and_plots_runs_side_by_side(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from mmstablekd.visualization.iboe import read_iboe_scalars
+    for name, scale in (('kd', 2.0), ('stablekd', 1.0)):
+        _write_scalars(tmp_path / name, [
+            {'loss': 1.0, 'iboe/param_dist/student.head': 0.5 * scale, 'step': 1},
+            {'loss': 0.9, 'iboe/param_dist/student.head': 0.25 * scale, 'step': 2},
+            {'accuracy/top1': 40.0, 'step': 1},
+            {'accuracy/top1': 50.0, 'iboe/acc_delta': 10.0, 'iboe/acc_std': 5.0, 'step': 2}])
+    series = read_iboe_scalars(str(tmp_path / 'kd'))
+    assert series['iboe/param_dist/student.head'] == [(1, 1.0), (2, 0.5)]
+    assert series['iboe/acc_delta'] == [(2, 10.0)] and 'loss' not in series
+    out = tmp_path / 'iboe.png'
+    proc = subprocess.run([sys.executable, str(REPO / 'tools/plot_iboe.py'), str(out),
+                           f'KD={tmp_path / "kd"}', f'StableKD={tmp_path / "stablekd"}'],
+                          capture_output=True, text=True, cwd=REPO,
+                          env={'PYTHONPATH': str(REPO), 'PATH': ''})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
