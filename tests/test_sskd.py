@@ -317,8 +317,9 @@ default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=10),
 def test_runner_trains_phases_freezes_and_resumes(data_override, tmp_path):
     """configs/sskd through MMEngine's Runner: one epoch per phase; every stage's weights and
     BN statistics stay bit-equal after its phase; resuming enters the right phase."""
-    cfg = Config.fromfile(data_override('configs/sskd/resnet18_r34_cifar100.py', extra=TINY))
-    cfg.train_dataloader.dataset.indices = 16  # 2 iterations per epoch
+    cfg = Config.fromfile(data_override('configs/sskd/resnet18_r34_cifar100.py', extra=TINY,
+                                        batch_size=4))
+    cfg.train_dataloader.dataset.indices = 4  # 1 iteration per epoch
     cfg.work_dir = str(tmp_path / 'run')
     runner = Runner.from_cfg(cfg)
     recorder = _PhaseRecorder()
@@ -344,8 +345,8 @@ def test_runner_trains_phases_freezes_and_resumes(data_override, tmp_path):
     assert not any('adapters' in k or k.startswith('teacher') for k in exported)
 
     cfg2 = Config.fromfile(data_override('configs/sskd/resnet18_r34_cifar100.py', extra=TINY,
-                                         name='cfg2.py'))
-    cfg2.train_dataloader.dataset.indices = 16
+                                         batch_size=4, name='cfg2.py'))
+    cfg2.train_dataloader.dataset.indices = 4
     cfg2.work_dir = str(tmp_path / 'resumed')
     cfg2.resume = True
     cfg2.load_from = osp.join(cfg.work_dir, 'epoch_3.pth')

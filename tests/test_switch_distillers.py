@@ -1,0 +1,146 @@
+"""One config, four methods: switching ``model.type`` between StableKD, VanillaKD, DIST and SSKD
+builds and trains through MMEngine's Runner; the method configs build what they claim."""
+import math
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.optim.scheduler import MultiStepLR
+from mmengine.runner import Runner
+
+import mmstablekd  # noqa: F401  (registers the components)
+from mmstablekd.registry import MODELS
+
+BOUNDARIES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3', 'backbone.layer4']
+TINY = '''
+_w = dict(backbone=dict(stem_channels=4, base_channels=4), head=dict(num_classes=4,
+          in_channels=32))
+model = dict(student=_w, teacher=_w, teacher_ckpt=None)
+train_cfg = dict(max_epochs=5, val_interval=5)
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=5))
+'''
+# What a method needs besides ``type``: StableKD's boundaries are a required argument (SSKD
+# defaults them to the backbone's stages), and the staged methods need their stage hook.
+EXTRA_MODEL = {'StableKD': dict(boundaries=BOUNDARIES, num_recompositions=2)}
+HOOKS = {'StableKD': [dict(type='StableKDStageHook')], 'SSKD': [dict(type='SSKDStageHook')]}
+LOSS_KEYS = {
+    'StableKD': {'loss_cls', 'loss_kd', 'loss_mse_b1', 'loss_mse_b4'},
+    'VanillaKD': {'loss_cls', 'loss_kd'},
+    'DIST': {'loss_cls', 'loss_dist'},
+    'SSKD': {'loss_stage1', 'loss_stage2', 'loss_stage3', 'loss_stage4', 'loss_cls'},
+}
+
+
+class _Snapshot(Hook):
+    def before_train(self, runner):
+        self.state = {k: v.clone() for k, v in runner.model.state_dict().items()}
+
+
+@pytest.mark.parametrize('method', ['StableKD', 'VanillaKD', 'DIST', 'SSKD'])
+def test_switch_model_type_and_train(method, data_override, tmp_path):
+    cfg = Config.fromfile(data_override('configs/stablekd/resnet18_r34_cifar100.py', batch_size=4,
+                                        extra=TINY))
+    cfg.train_dataloader.dataset.indices = 4  # 1 iteration per epoch
+    model = dict(type=method, student=cfg.model.student, teacher=cfg.model.teacher,
+                 teacher_ckpt=None, **EXTRA_MODEL.get(method, {}))
+    cfg.model = model
+    cfg.custom_hooks = HOOKS.get(method, []) + [dict(type='StudentCheckpointHook')]
+    if method != 'StableKD':  # StageCyclicLR is StableKD's schedule
+        cfg.param_scheduler = [dict(type='OneCycleLR', eta_max=0.1, by_epoch=True,
+                                    convert_to_iter_based=True)]
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    snap = _Snapshot()
+    runner.register_hook(snap)
+    runner.train()
+
+    assert type(runner.model) is MODELS.get(method)
+    scalars = runner.message_hub.log_scalars
+    seen = {k[len('train/'):] for k in scalars if k.startswith('train/loss_')}
+    assert LOSS_KEYS[method] <= seen, seen
+    for key in seen:
+        assert all(math.isfinite(v) for v in scalars[f'train/{key}'].data[0])
+    after = runner.model.state_dict()
+    assert all(torch.equal(snap.state[k], after[k]) for k in after if k.startswith('teacher.'))
+    assert any(not torch.equal(snap.state[k], after[k]) for k in after
+               if k.startswith('student.head.'))
+    assert (tmp_path / 'student_epoch_5.pth').is_file()
+
+
+CONFIGS = {
+    'configs/kd/resnet18_r34_cifar100.py': ('VanillaKD', dict(alpha=0.5, tau=1.0)),
+    'configs/dist/resnet18_r34_cifar100.py': ('DIST', dict(alpha=1.0, beta=1.0, gamma=1.0)),
+    'configs/sskd/resnet18_r34_cifar100.py': ('SSKD', dict(boundaries=BOUNDARIES)),
+    'configs/stablekd/resnet18_r34_cifar100_dist.py': ('StableKD', dict(num_recompositions=2)),
+}
+
+
+@pytest.mark.parametrize('path', sorted(CONFIGS))
+def test_method_configs_share_student_teacher_data(path):
+    base = Config.fromfile('configs/stablekd/resnet18_r34_cifar100.py')
+    cfg = Config.fromfile(path)
+    kind, attrs = CONFIGS[path]
+    assert cfg.model.type == kind
+    for key in ('student', 'teacher', 'teacher_ckpt'):
+        assert cfg.model[key] == base.model[key], key
+    for key in ('train_dataloader', 'val_dataloader', 'train_cfg'):
+        assert cfg[key]['dataset' if 'loader' in key else 'max_epochs'] == \
+            base[key]['dataset' if 'loader' in key else 'max_epochs']
+    model = MODELS.build(dict(cfg.model, teacher_ckpt=None))
+    assert type(model) is MODELS.get(kind)
+    for name, value in attrs.items():
+        assert getattr(model, name) == value, name
+    if path.endswith('_dist.py'):
+        assert type(model.distill_loss).__name__ == 'DISTLoss'
+
+
+@pytest.mark.parametrize('path', ['configs/kd/resnet18_r34_cifar100.py',
+                                  'configs/dist/resnet18_r34_cifar100.py'])
+def test_logit_baselines_use_onecycle_peak_0_1(path):
+    cfg = Config.fromfile(path)
+    assert [s['type'] for s in cfg.param_scheduler] == ['OneCycleLR']
+    assert cfg.param_scheduler[0]['eta_max'] == 0.1
+    assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+    assert [h['type'] for h in cfg.custom_hooks] == ['StudentCheckpointHook']
+
+
+def test_sskd_config_lr_restarts_every_phase():
+    """The two MultiStepLRs of configs/sskd give LR 0.01 at every phase start and x0.1 steps
+    at 30/60/90 % of each 12-epoch phase, as in the SSKD paper."""
+    cfg = Config.fromfile('configs/sskd/resnet18_r34_cifar100.py')
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=cfg.optim_wrapper.optimizer.lr)
+    scheds = [MultiStepLR(opt, **{k: v for k, v in s.items() if k != 'type'})
+              for s in cfg.param_scheduler]
+    lrs = []
+    for _ in range(cfg.train_cfg.max_epochs):
+        lrs.append(opt.param_groups[0]['lr'])
+        for s in scheds:
+            s.step()
+    phase = [0.01] * 4 + [1e-3] * 3 + [1e-4] * 4 + [1e-5]
+    assert lrs == pytest.approx(phase * 5, rel=1e-9)
+    assert cfg.custom_hooks[0] == dict(type='SSKDStageHook', stage_epochs=[12] * 5)
+    assert cfg.train_cfg.val_begin == 49
+
+
+def _unscoped(obj):
+    """Drop the ``_scope_`` keys that ``mmpretrain::`` inheritance adds."""
+    if isinstance(obj, dict):
+        return {k: _unscoped(v) for k, v in obj.items() if k != '_scope_'}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_unscoped(v) for v in obj)
+    return obj
+
+
+def test_unmodified_mmpretrain_config_changes_only_model():
+    ours = Config.fromfile('configs/kd/resnet18_r34_mmpretrain-cifar10.py')
+    theirs = Config.fromfile(Config._get_cfg_path(
+        'mmpretrain::resnet/resnet18_8xb16_cifar10.py', '.')[0])
+    ours_d, theirs_d = _unscoped(ours.to_dict()), _unscoped(theirs.to_dict())
+    changed = {k for k in set(ours_d) | set(theirs_d) if ours_d.get(k) != theirs_d.get(k)}
+    assert changed == {'model', 'custom_imports'}
+    assert _unscoped(ours.model.student.to_dict()) == _unscoped(theirs.model.to_dict())
+    assert ours.model.teacher.backbone.depth == 34
+    model = MODELS.build(dict(ours.model, teacher_ckpt=None))
+    assert type(model).__name__ == 'VanillaKD'
