@@ -355,3 +355,50 @@ def test_runner_trains_phases_freezes_and_resumes(data_override, tmp_path):
     runner2.register_hook(recorder2)
     runner2.train()
     assert recorder2.stages == [3, 4]
+
+
+# ---------------------------------------------------------------------------- DDP
+def _ddp_worker(rank, world, init_file, out):
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
+                            world_size=world)
+    torch.set_num_threads(1)
+    model = build()  # same seed on both ranks
+    ddp = DistributedDataParallel(model, find_unused_parameters=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
+    result = {}
+    for stage in (0, 1, 4):
+        model.set_stage(stage)  # after wrapping, as SSKDStageHook does
+        model.train()
+        before = snapshot(model)
+        for i in range(2):
+            x, samples = batch(seed=100 * rank + 10 * stage + i)  # different data per rank
+            opt.zero_grad()
+            losses = ddp(x, samples, mode='loss')
+            sum(v for k, v in losses.items() if k.startswith('loss')).backward()
+            opt.step()
+        after = snapshot(model)
+        changed = [k for k in before if not torch.equal(before[k], after[k])]
+        flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+        gathered = [torch.zeros_like(flat) for _ in range(world)]
+        dist.all_gather(gathered, flat)
+        result[stage] = dict(changed=changed,
+                             in_sync=all(torch.equal(gathered[0], g) for g in gathered))
+    if rank == 0:
+        torch.save(result, out)
+    dist.destroy_process_group()
+
+
+def test_ddp_freezing_and_sync(tmp_path):
+    """Under DistributedDataParallel (2 CPU processes, gloo, find_unused_parameters=True as
+    in configs/sskd): only the current phase changes and the ranks stay identical."""
+    import torch.multiprocessing as mp
+
+    out = tmp_path / 'result.pt'
+    mp.spawn(_ddp_worker, args=(2, str(tmp_path / 'init'), str(out)), nprocs=2)
+    result = torch.load(out, weights_only=False)
+    for stage, res in result.items():
+        assert res['changed'] and res['in_sync'], stage
+        assert all(k.startswith(PHASE_PREFIXES[stage]) for k in res['changed']), stage
