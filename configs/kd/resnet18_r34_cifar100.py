@@ -1,6 +1,7 @@
 # Vanilla KD (Hinton): ResNet-34 -> ResNet-18 (mmpretrain ResNet_CIFAR) on CIFAR-100, 60 epochs:
 # the baseline of the StableKD paper (KD 76.19 % top-1 at 60 epochs; StableKD-5/2 79.39 %).
-# Loss (1-alpha)*CE + alpha*tau^2*KL with tau = 1 (StableKD paper) and alpha = 0.5.
+# Loss (1-alpha)*CE + alpha*tau^2*KL with tau = 1 (StableKD paper) and alpha = 0.5 (the
+# StableKD paper does not state alpha; 0.5 is Hao et al.'s VanillaKD default).
 # Same student, teacher, data and epochs as configs/stablekd/resnet18_r34_cifar100.py; only the
 # model type, the LR schedule and the hooks change. Optimiser as in DnD Table 5 ("other
 # approaches"): SGD momentum 0.9, wd 5e-4, batch 128, OneCycle with peak LR 0.1 (PyTorch

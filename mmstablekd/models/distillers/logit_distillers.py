@@ -134,8 +134,8 @@ class DIST(LogitDistiller):
             + \tau^2\,(\beta\,\mathcal{L}_{inter} + \gamma\,\mathcal{L}_{intra})
 
     reported as ``loss_cls`` and ``loss_dist`` (a :class:`~mmstablekd.models.losses.DISTLoss`,
-    computed in fp32). Defaults ``alpha = beta = gamma = tau = 1`` as in the DIST paper's
-    ImageNet setting.
+    computed in fp32). Defaults ``alpha = beta = gamma = tau = 1``, the DIST defaults
+    also used by Hao et al.'s VanillaKD comparison.
 
     Args:
         student (dict): Student classifier config.
