@@ -11,7 +11,7 @@ from mmstablekd.registry import MODELS
 
 BOUNDARIES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3', 'backbone.layer4']
 # The student's parameters of every block (1-based), for ResNet_CIFAR.
-BLOCKS = {1: ('backbone.conv1', 'backbone.norm1', 'backbone.layer1'), 2: ('backbone.layer2',),
+BLOCKS = {1: ('backbone.conv1', 'backbone.bn1', 'backbone.layer1'), 2: ('backbone.layer2',),
           3: ('backbone.layer3',), 4: ('backbone.layer4',), 5: ('neck', 'head')}
 
 
@@ -124,9 +124,11 @@ def touched_blocks(model, loss):
                                 retain_graph=True)
     blocks = set()
     for (name, _), g in zip(named, grads):
+        owner = {b for b, prefixes in BLOCKS.items()
+                 if any(name.startswith(p + '.') for p in prefixes)}
+        assert len(owner) == 1, f'{name} belongs to no block (or to several)'
         if g is not None and g.abs().sum() > 0:
-            blocks |= {b for b, prefixes in BLOCKS.items()
-                       if any(name.startswith(p + '.') for p in prefixes)}
+            blocks |= owner
     return blocks
 
 

@@ -11,6 +11,8 @@ from mmengine.runner import Runner
 from mmstablekd.utils import trust_checkpoints
 from mmstablekd.utils.student_export import STUDENT_PREFIX
 
+from .distributed import prepare_cpu_distributed
+
 
 def _load_cfg(args: argparse.Namespace) -> Config:
     trust_checkpoints()
@@ -51,8 +53,12 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
 
 
 def run_train(cfg: Config) -> Runner:
-    """Build the runner from ``cfg`` and train; returns the runner."""
-    runner = Runner.from_cfg(cfg)
+    """Build the runner from ``cfg`` and train; returns the runner.
+
+    With ``--launcher pytorch`` on a machine without CUDA, gloo replaces nccl
+    (:func:`prepare_cpu_distributed`).
+    """
+    runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
     runner.train()
     return runner
 
@@ -85,7 +91,7 @@ def _is_student_only(path: str) -> bool:
 
 def run_test(cfg: Config, out: Optional[str] = None) -> dict:
     """Build the runner and evaluate; optionally dump the metrics to ``out`` (json)."""
-    runner = Runner.from_cfg(cfg)
+    runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
     metrics = runner.test()
     if out:
         with open(out, 'w') as f:
