@@ -34,10 +34,12 @@ def test_time_train_steps_returns_structured_rows(tmp_path):
     stages = rows[2:5]
     assert sum(r['weight'] for r in stages) == pytest.approx(1.0)  # 6 epochs -> 2, 2, 2
     assert rows[5]['ms'] == pytest.approx(sum(r['ms'] for r in stages) / 3)
+    assert rows[5]['ratio'] == pytest.approx(sum(r['ratio'] for r in stages) / 3)
     table = bm.format_timing_table(rows)
     assert table.count('\n') == len(rows) + 1 and '| KD | – |' in table
     targets = bm.timing_targets(rows)
     assert len(targets) == 2 and 'plain PyTorch' in targets[1]
+    assert rows[0]['ms_min'] <= rows[0]['ms']
 
 
 def _rec(method, epochs, acc, seed=0):

@@ -93,10 +93,15 @@ def test_quickstart_runs_end_to_end(digits_root, tmp_path):
         assert im.size[0] > 800 and im.size[1] > 400
     data = json.loads((out / 'results.json').read_text())
     assert len(data['records']) == 2
-    # a second run reuses the teacher instead of training it again
+    # a second run reuses the teacher instead of training it again; without the json kept
+    # next to the checkpoint (trained by tools/train.py) it is evaluated once
     lines.clear()
-    qs.ensure_teacher(str(digits_root), str(tmp_path / 'work'), lines.append, epochs=1)
-    assert 'reusing' in lines[0]
+    work = tmp_path / 'work'
+    _, teacher = qs.ensure_teacher(str(digits_root), str(work), lines.append, epochs=1)
+    assert 'reusing' in lines[0] and teacher.val_top1 == result['teacher'].val_top1
+    (work / 'teacher_r34_digits' / 'quickstart_teacher.json').unlink()
+    _, evaluated = qs.ensure_teacher(str(digits_root), str(work), lines.append, epochs=1)
+    assert evaluated.final_top1 == pytest.approx(result['teacher'].final_top1)
 
 
 def test_stage_timeline_plot(tmp_path):

@@ -32,7 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--out', default='benchmarks/results.md', help='markdown report')
     p.add_argument('--methods', nargs='+', default=None,
                    help='convergence methods (quickstart names); default: all')
-    p.add_argument('--base-epochs', type=int, default=5, help='E')
+    p.add_argument('--base-epochs', type=int, default=3, help='E')
     p.add_argument('--multiples', type=int, nargs='+', default=[1, 2, 3, 4],
                    help='budgets are these multiples of E')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])

@@ -180,6 +180,15 @@ def train_run(cfg: Config, record: RunRecord, progress: Optional[Progress] = Non
     return record
 
 
+def evaluate(config: str, checkpoint: str, data_root: str) -> float:
+    """Top-1 (%) of ``checkpoint`` on the test split with ``config`` (MMEngine ``test``)."""
+    cfg = build_run_cfg(config, 0, None, osp.join(osp.dirname(checkpoint), 'eval'), data_root)
+    cfg.load_from = checkpoint
+    trust_checkpoints()
+    metrics = Runner.from_cfg(cfg).test()
+    return float(metrics[TOP1])
+
+
 def ensure_teacher(data_root: str, work_root: str, progress: Progress,
                    retrain: bool = False,
                    epochs: Optional[int] = None) -> Tuple[str, RunRecord]:
@@ -205,9 +214,14 @@ def ensure_teacher(data_root: str, work_root: str, progress: Progress,
     work_dir = osp.join(work_root, Path(config).stem)
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     meta = osp.join(work_dir, 'quickstart_teacher.json')
-    if not retrain and osp.isfile(ckpt) and osp.isfile(meta):
-        with open(meta) as f:
-            record = RunRecord.from_dict(json.load(f))
+    if not retrain and osp.isfile(ckpt):
+        if osp.isfile(meta):
+            with open(meta) as f:
+                record = RunRecord.from_dict(json.load(f))
+        else:  # e.g. trained with tools/train.py: evaluate it once
+            record = RunRecord(name, 0, epochs, val_top1=[evaluate(path, ckpt, data_root)])
+            with open(meta, 'w') as f:
+                json.dump(dataclasses.asdict(record), f)
         progress(f'teacher: reusing {ckpt} (top-1 {record.final_top1:.1f} %; delete it or '
                  'pass --retrain-teacher to train it again)')
         return ckpt, record
