@@ -171,3 +171,15 @@ def test_split_student_and_key_groups():
     assert key_groups(['t.b.x', 't.b.y', 't.h.z', 'p'], depth=2) == {'t.b': 2, 't.h': 1, 'p': 1}
     with pytest.raises(CheckpointError, match='plain classifier'):
         split_student({'backbone.conv1.weight': w, 'head.fc.weight': w})
+
+
+def test_exported_meta_is_plain_so_weights_only_loading_works(tmp_path):
+    import numpy as np
+    src = tmp_path / 'distiller.pth'
+    torch.save(dict(meta=dict(epoch=np.int64(3), seed=7, time='now', cfg='a config text',
+                              hook_msgs=dict(x=1)),
+                    state_dict={'student.backbone.w': torch.ones(2)}), src)
+    convert_student.main([str(src), str(tmp_path / 'out.pth')])
+    out = torch.load(tmp_path / 'out.pth', map_location='cpu', weights_only=True)
+    assert out['meta'] == dict(epoch=3, seed=7, time='now', exported_by='mmstablekd')
+    assert type(out['meta']['epoch']) is int

@@ -13,6 +13,7 @@ loads the backbone: MMEngine hands its missing/unexpected key lists to the modul
 """
 import importlib.util
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -55,7 +56,7 @@ def _convert(src, dst) -> None:
     assert tool.main([str(src), str(dst), '--backbone-only']) == 0
 
 
-def _distil(data_root, tmp) -> torch.nn.Module:
+def _distil(data_root, tmp) -> Path:
     cfg_file = tmp / 'distil.py'
     cfg_file.write_text(DATA_OVERRIDE.format(base=str(REPO / DISTIL_CONFIG),
                                              root=str(data_root), batch_size=8) +
@@ -113,6 +114,7 @@ def transfer(tiny_data_root, tmp_path_factory) -> SimpleNamespace:
     prefix = 'student.backbone.'
     return SimpleNamespace(
         reports=reports, snapshot=snapshot, losses=losses, metrics=metrics, runner=runner,
+        student_ckpt=distil_ckpt.parent / 'student_epoch_4.pth',
         student_backbone={k[len(prefix):]: v for k, v in student.items() if k.startswith(prefix)},
         converted=torch.load(backbone_ckpt, map_location='cpu', weights_only=True)['state_dict'])
 
@@ -138,6 +140,17 @@ def test_backbone_weights_equal_the_student_bit_for_bit(transfer):
     for key, value in transfer.student_backbone.items():
         loaded = transfer.snapshot[key]
         assert loaded.dtype == value.dtype and torch.equal(loaded, value), key
+
+
+def test_student_checkpoint_loads_with_the_backbone_prefix(transfer):
+    """The documented alternative: StudentCheckpointHook's classifier file + prefix."""
+    from mmdet.models.backbones import ResNet
+    backbone = ResNet(depth=18, init_cfg=dict(type='Pretrained', prefix='backbone.',
+                                              checkpoint=str(transfer.student_ckpt)))
+    backbone.init_weights()
+    state = backbone.state_dict()
+    assert set(state) == set(transfer.student_backbone)
+    assert all(torch.equal(state[k], v) for k, v in transfer.student_backbone.items())
 
 
 def test_training_on_tiny_coco_reduces_the_loss(transfer):

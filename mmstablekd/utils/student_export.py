@@ -76,6 +76,16 @@ def split_student(state_dict: Dict[str, torch.Tensor]) -> Tuple[OrderedDict, Lis
     return student, dropped
 
 
+def _plain(value):
+    """A meta value as a plain Python scalar (numpy scalars unwrapped), else None.
+
+    Keeps exported files loadable with ``torch.load(weights_only=True)``.
+    """
+    if hasattr(value, 'item') and not isinstance(value, torch.Tensor):
+        value = value.item()
+    return value if isinstance(value, (bool, int, float, str)) else None
+
+
 def _state_dict_of(checkpoint) -> dict:
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'expected a checkpoint dict, got {type(checkpoint).__name__}')
@@ -94,7 +104,8 @@ def student_checkpoint(checkpoint: dict) -> Tuple[dict, List[str]]:
     """
     student, dropped = split_student(_state_dict_of(checkpoint))
     meta = checkpoint.get('meta', {}) if 'state_dict' in checkpoint else {}
-    meta = {k: v for k, v in dict(meta or {}).items() if k in _KEPT_META}
+    meta = {k: _plain(v) for k, v in dict(meta or {}).items() if k in _KEPT_META}
+    meta = {k: v for k, v in meta.items() if v is not None}
     meta['exported_by'] = 'mmstablekd'
     return dict(meta=meta, state_dict=student), dropped
 
