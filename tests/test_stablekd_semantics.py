@@ -209,3 +209,10 @@ def test_bad_configs_fail_at_build_naming_the_field(bad, match):
 def test_missing_teacher_ckpt_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match='model.teacher_ckpt='):
         build(teacher_ckpt=str(tmp_path / 'nope.pth'))
+
+
+def test_default_boundaries_are_the_resnet_stages():
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='StableKD', student=classifier(18), teacher=classifier(34)))
+    assert model.boundaries == BOUNDARIES and model.teacher_boundaries == BOUNDARIES
+    assert model.num_blocks == 5 and model.partition_str(2) == '{1234}{5}'

@@ -20,9 +20,9 @@ model = dict(student=_w, teacher=_w, teacher_ckpt=None)
 train_cfg = dict(max_epochs=5, val_interval=5)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=5))
 '''
-# What a method needs besides ``type``: StableKD's boundaries are a required argument (SSKD
-# defaults them to the backbone's stages), and the staged methods need their stage hook.
-EXTRA_MODEL = {'StableKD': dict(boundaries=BOUNDARIES, num_recompositions=2)}
+# Only ``type`` changes in ``model``: StableKD and SSKD both default their boundaries to the
+# backbone's stages. The staged methods need their stage hook (and StableKD its scheduler).
+EXTRA_MODEL = {}
 HOOKS = {'StableKD': [dict(type='StableKDStageHook')], 'SSKD': [dict(type='SSKDStageHook')]}
 LOSS_KEYS = {
     'StableKD': {'loss_cls', 'loss_kd', 'loss_mse_b1', 'loss_mse_b4'},

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import format_partition, stage_partitions
 from ..utils import get_submodule
+from ..utils.default_boundaries import default_boundaries
 from .base import BaseDistiller, head_loss
 
 Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
@@ -36,11 +37,14 @@ class StableKD(BaseDistiller):
     Args:
         student (dict): Student classifier config.
         teacher (dict): Teacher classifier config.
-        boundaries (Sequence[str]): Student module paths that end blocks 1..k-1, in forward
-            order. A boundary output may be a tensor or a tuple (e.g. Swin's
+        boundaries (Sequence[str], optional): Student module paths that end blocks 1..k-1, in
+            forward order. A boundary output may be a tensor or a tuple (e.g. Swin's
             ``(x, hw_shape)``): the feature loss uses its tensors, other parts pass through.
+            Default: the backbone's stages for ResNet-family backbones
+            (``backbone.layer1`` ... ``backbone.layer4`` -> StableKD-5/n); other backbones
+            need explicit paths.
         teacher_boundaries (Sequence[str], optional): The teacher's module paths; defaults to
-            ``boundaries``.
+            ``boundaries`` (or the teacher backbone's stages when both are unset).
         num_recompositions (int): n in StableKD-k/n. Defaults to 2.
         stage_epochs (Sequence[int], optional): Explicit epochs per stage (n+1 entries);
             default: derived from ``train_cfg.max_epochs`` (see ``utils/stages.py``).
@@ -61,7 +65,7 @@ class StableKD(BaseDistiller):
     def __init__(self,
                  student: dict,
                  teacher: dict,
-                 boundaries: Sequence[str],
+                 boundaries: Optional[Sequence[str]] = None,
                  teacher_boundaries: Optional[Sequence[str]] = None,
                  num_recompositions: int = 2,
                  stage_epochs: Optional[Sequence[int]] = None,
@@ -73,6 +77,10 @@ class StableKD(BaseDistiller):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
+        if boundaries is None:  # the backbone's stages, e.g. backbone.layer1..layer4 for ResNet
+            boundaries = default_boundaries(self.student, 'model.boundaries')
+            if teacher_boundaries is None:
+                teacher_boundaries = default_boundaries(self.teacher, 'model.teacher_boundaries')
         boundaries = list(boundaries) if isinstance(boundaries, (list, tuple)) else boundaries
         if not isinstance(boundaries, list):
             raise TypeError(f'model.boundaries must be a list of module paths, got {boundaries!r}')
