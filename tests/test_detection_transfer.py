@@ -29,6 +29,9 @@ DISTIL_CONFIG = 'configs/stablekd/resnet18_r34_imagenet.py'
 DET_CONFIG = 'configs/mask_rcnn/mask-rcnn_r18-stablekd_fpn_tiny-coco.py'
 DISTIL_EXTRA = '''
 model = dict(teacher_ckpt=None, probe_input_shape=(3, 32, 32))
+# A random teacher at the paper's peak LR (2e-2) drives the student's features far from any
+# sane scale within a few steps; a 100x lower LR keeps the toy backbone usable downstream.
+optim_wrapper = dict(optimizer=dict(lr=2e-5))
 train_cfg = dict(max_epochs=4, val_begin=5)  # no validation: only the weights matter here
 val_evaluator = dict(topk=(1, ))
 default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=4))
@@ -59,7 +62,7 @@ def _convert(src, dst) -> None:
 def _distil(data_root, tmp) -> Path:
     cfg_file = tmp / 'distil.py'
     cfg_file.write_text(DATA_OVERRIDE.format(base=str(REPO / DISTIL_CONFIG),
-                                             root=str(data_root), batch_size=8) +
+                                             root=str(data_root), batch_size=16) +
                         DISTIL_EXTRA.format(work_dir=str(tmp / 'distil')))
     Runner.from_cfg(Config.fromfile(str(cfg_file))).train()
     return tmp / 'distil' / 'epoch_4.pth'
@@ -255,7 +258,7 @@ model = dict(teacher_ckpt=None)
 train_cfg = dict(max_epochs=1, val_begin=2)
 default_hooks = dict(checkpoint=dict(save_last=False), logger=dict(interval=1))
 work_dir = {str(tmp_path / 'kd')!r}
-'''))
+''', batch_size=16))
     assert cfg.model.type == 'VanillaKD'
     optimizer = cfg.optim_wrapper.optimizer
     assert (optimizer.type, optimizer.lr, optimizer.weight_decay) == ('AdamW', 2e-3, 4e-2)
@@ -263,7 +266,7 @@ work_dir = {str(tmp_path / 'kd')!r}
     runner.train()
     assert (tmp_path / 'kd' / 'student_epoch_1.pth').is_file()
     losses = runner.message_hub.get_scalar('train/loss').data[0]
-    assert len(losses) == 4 and all(math.isfinite(v) for v in losses)
+    assert len(losses) == 2 and all(math.isfinite(v) for v in losses)
 
 
 def test_stablekd_imagenet_config_is_5_3_with_the_paper_lr():
