@@ -86,6 +86,10 @@ def test_stablekd_three_stages_and_resume(teacher_run, data_override, tmp_path):
     assert starts == pytest.approx([0.05 * 3e-3] * 3)
     assert peaks == pytest.approx([0.05 * (3e-3 + (10 - 3e-3) / 2**s) for s in range(3)])
     assert (work_a / 'student_epoch_3.pth').is_file()
+    # per-term losses of a finished stage are not logged on with stale values
+    logged = {s['step']: s for s in scalars(work_a) if 'loss' in s}
+    assert 'loss_mse_b1' in logged[4] and 'loss_mse_b1' not in logged[5]
+    assert 'loss_mse_b2' in logged[8] and 'loss_mse_b2' not in logged[9]
 
     work_b = tmp_path / 'b'
     log_b = run_tool('train.py', cfg, '--work-dir', work_b, '--resume', work_a / 'epoch_2.pth',
@@ -104,6 +108,15 @@ def test_stablekd_three_stages_and_resume(teacher_run, data_override, tmp_path):
                  '--cfg-options', *NARROW_KD)
         res.append(json.loads(out.read_text())['accuracy/top1'])
     assert res[0] == res[1]
+
+
+def test_default_work_dir_keeps_method_folders_apart():
+    from mmstablekd.apis.runner import default_work_dir
+    assert default_work_dir('configs/kd/resnet18_r34_cifar100.py') == \
+        './work_dirs/kd_resnet18_r34_cifar100'
+    assert default_work_dir('configs/stablekd/resnet18_r34_cifar100.py') == \
+        './work_dirs/stablekd_resnet18_r34_cifar100'
+    assert default_work_dir('/tmp/my_cfg.py') == './work_dirs/my_cfg'
 
 
 def test_hook_and_scheduler_disagreeing_is_a_clear_error(teacher_run, data_override, tmp_path):

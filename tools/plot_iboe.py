@@ -1,7 +1,7 @@
 """Plot the IBOE proxies (IBOEHook) of several runs side by side.
 
-    python tools/plot_iboe.py iboe.png KD=work_dirs/resnet18_r34_cifar100_1-0_iboe \
-        StableKD=work_dirs/resnet18_r34_cifar100_iboe [--module student.head]
+    python tools/plot_iboe.py iboe.png KD=work_dirs/stablekd_resnet18_r34_cifar100_1-0_iboe \
+        StableKD=work_dirs/stablekd_resnet18_r34_cifar100_iboe [--module student.head]
 """
 import argparse
 

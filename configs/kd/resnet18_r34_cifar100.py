@@ -13,7 +13,7 @@ model = dict(
     type='VanillaKD',
     student=_base_.student,
     teacher=_base_.teacher,
-    teacher_ckpt='work_dirs/resnet34_cifar100/epoch_200.pth',
+    teacher_ckpt='work_dirs/teachers_resnet34_cifar100/epoch_200.pth',
     alpha=0.5,
     tau=1.0)
 

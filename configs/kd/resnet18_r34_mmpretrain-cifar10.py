@@ -13,4 +13,4 @@ model = dict(
     type='VanillaKD',
     student=_base_.model,  # mmpretrain's ImageClassifier config, as is
     teacher=dict(_base_.model, backbone=dict(_base_.model.backbone, depth=34)),
-    teacher_ckpt='work_dirs/resnet34_cifar10/epoch_200.pth')
+    teacher_ckpt='work_dirs/teachers_resnet34_cifar10/epoch_200.pth')

@@ -18,7 +18,7 @@ model = dict(
     type='SSKD',
     student=_base_.student,
     teacher=_base_.teacher,
-    teacher_ckpt='work_dirs/resnet34_cifar100/epoch_200.pth',
+    teacher_ckpt='work_dirs/teachers_resnet34_cifar100/epoch_200.pth',
     boundaries=['backbone.layer1', 'backbone.layer2', 'backbone.layer3', 'backbone.layer4'],
     stage_loss=dict(type='FeatureMSELoss', loss_weight=1.0))
 

@@ -22,7 +22,7 @@ model = dict(
     type='StableKD',
     student=student,
     teacher=teacher,
-    teacher_ckpt='work_dirs/resnet34_cifar100/epoch_200.pth',
+    teacher_ckpt='work_dirs/teachers_resnet34_cifar100/epoch_200.pth',
     boundaries=['backbone.layer1', 'backbone.layer2', 'backbone.layer3', 'backbone.layer4'],
     num_recompositions=num_recompositions,
     distill_loss=dict(type='KDLoss', tau=1.0, loss_weight=1.0),  # lambda = 1

@@ -35,7 +35,7 @@ model = dict(
     type='StableKD',
     student=student,
     teacher=teacher,
-    teacher_ckpt='work_dirs/vit-s16_imagenet/epoch_300.pth',
+    teacher_ckpt='work_dirs/teachers_vit-s16_imagenet/epoch_300.pth',
     boundaries=['backbone.layers.1', 'backbone.layers.3', 'backbone.layers.5',
                 'backbone.layers.7'],
     teacher_boundaries=['backbone.layers.3', 'backbone.layers.7', 'backbone.layers.11',

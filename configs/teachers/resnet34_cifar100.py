@@ -1,7 +1,8 @@
 # ResNet-34 (mmpretrain ResNet_CIFAR) on CIFAR-100: the teacher the StableKD configs distil
 # from. The StableKD paper's teacher reaches 78.39 % top-1.
 #   python tools/train.py configs/teachers/resnet34_cifar100.py
-# writes work_dirs/resnet34_cifar100/epoch_200.pth, the default teacher_ckpt of configs/stablekd.
+# writes work_dirs/teachers_resnet34_cifar100/epoch_200.pth, the default teacher_ckpt of the
+# CIFAR-100 distillation configs.
 _base_ = [
     'mmpretrain::_base_/models/resnet34_cifar.py',
     '../_base_/datasets/cifar100_bs128.py',

@@ -2,7 +2,7 @@
 # 6 heads, patch 16) with 16 encoder layers ("/16" is the depth, as in the StableKD paper,
 # whose teacher reaches 74.03 %). mmpretrain's DeiT-S recipe, 300 epochs, batch 4 x 256:
 #   tools/dist_train.sh configs/teachers/vit-s16_imagenet.py 4
-# writes work_dirs/vit-s16_imagenet/epoch_300.pth.
+# writes work_dirs/teachers_vit-s16_imagenet/epoch_300.pth.
 _base_ = ['mmpretrain::deit/deit-small_4xb256_in1k.py']
 
 model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=384, num_layers=16, num_heads=6,

@@ -3,7 +3,7 @@
 # Table 6: 79.69 %). The WRN paper's schedule: SGD (Nesterov) lr 0.1, wd 5e-4, batch 128,
 # 200 epochs, lr x0.2 at 60/120/160.
 #   python tools/train.py configs/teachers/wrn16-10_cifar100.py
-# writes work_dirs/wrn16-10_cifar100/epoch_200.pth.
+# writes work_dirs/teachers_wrn16-10_cifar100/epoch_200.pth.
 _base_ = [
     '../_base_/datasets/cifar100_bs128.py',
     'mmpretrain::_base_/default_runtime.py',

@@ -23,8 +23,23 @@ def _load_cfg(args: argparse.Namespace) -> Config:
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+        cfg.work_dir = default_work_dir(args.config)
     return cfg
+
+
+def default_work_dir(config: str) -> str:
+    """``work_dirs/<method>_<name>`` for ``configs/<method>/<name>.py``, else the file name.
+
+    Method folders reuse file names (``configs/kd/resnet18_r34_cifar100.py`` and
+    ``configs/stablekd/resnet18_r34_cifar100.py``); mmpretrain's ``work_dirs/<name>`` rule
+    would let such runs overwrite each other and ``--resume`` pick up the wrong one.
+    """
+    path = osp.abspath(config)
+    name = osp.splitext(osp.basename(path))[0]
+    folder = osp.basename(osp.dirname(path))
+    if osp.basename(osp.dirname(osp.dirname(path))) == 'configs' and folder != '_base_':
+        name = f'{folder}_{name}'
+    return osp.join('./work_dirs', name)
 
 
 def build_train_cfg(args: argparse.Namespace) -> Config:

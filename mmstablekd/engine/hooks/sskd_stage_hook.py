@@ -8,7 +8,7 @@ from mmstablekd.models.distillers.sskd import SSKD
 from mmstablekd.registry import HOOKS
 from mmstablekd.utils.stages import stage_at
 from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
-from .stablekd_stage_hook import unwrap
+from .stablekd_stage_hook import drop_stale_losses, unwrap
 
 
 @HOOKS.register_module()
@@ -77,6 +77,7 @@ class SSKDStageHook(Hook):
         model.set_stage(stage)
         if self._announced != stage:
             self._announced = stage
+            drop_stale_losses(runner)
             runner.logger.info(f'SSKD from epoch {runner.epoch + 1}: {model.phase_str()}')
         runner.message_hub.update_info('sskd_stage', stage)
 

@@ -15,6 +15,18 @@ def unwrap(model):
     return model.module if is_model_wrapper(model) else model
 
 
+def drop_stale_losses(runner, prefix: str = 'train/loss_') -> None:
+    """Forget logged per-term losses when a stage change ends some of them.
+
+    MMEngine's message hub keeps every scalar it has seen, so a loss term that a new stage no
+    longer produces (e.g. ``loss_mse_b1`` after the first recomposition) would go on being
+    logged with its last value. Terms that still exist refill at the next iteration.
+    """
+    scalars = runner.message_hub.log_scalars
+    for key in [k for k in scalars if k.startswith(prefix)]:
+        scalars.pop(key)
+
+
 def iter_schedulers(param_schedulers) -> list:
     """Flatten the runner's ``param_schedulers`` (list, or dict of lists)."""
     if param_schedulers is None:
@@ -88,6 +100,7 @@ class StableKDStageHook(Hook):
         stage = stage_at(runner.epoch, self.epochs)
         model.set_stage(stage)
         if stage != self._logged_stage:
+            drop_stale_losses(runner)
             runner.logger.info(f'StableKD stage {stage}/{model.num_stages - 1} from epoch '
                                f'{runner.epoch + 1}: partition {model.partition_str()}')
             self._logged_stage = stage

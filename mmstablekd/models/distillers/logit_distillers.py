@@ -96,7 +96,7 @@ class VanillaKD(LogitDistiller):
     Example::
 
         model = dict(type='VanillaKD', student=student, teacher=teacher,
-                     teacher_ckpt='work_dirs/resnet34_cifar100/epoch_200.pth')
+                     teacher_ckpt='work_dirs/teachers_resnet34_cifar100/epoch_200.pth')
 
     Args:
         student (dict): Student classifier config.
