@@ -17,6 +17,17 @@ TEST_PER_CLASS = 4
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 
 
+def resnet_cifar_classifier(depth: int, width: int = 8, num_classes: int = 4) -> dict:
+    """Config of a narrow mmpretrain ``ResNet_CIFAR`` classifier (stage widths w, 2w, 4w, 8w)."""
+    return dict(
+        type='ImageClassifier',
+        backbone=dict(type='ResNet_CIFAR', depth=depth, stem_channels=width, base_channels=width,
+                      out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=8 * width,
+                  loss=dict(type='CrossEntropyLoss')))
+
+
 def write_tiny_cls_dataset(root: Path, num_classes: int = NUM_CLASSES,
                            train_per_class: int = TRAIN_PER_CLASS,
                            test_per_class: int = TEST_PER_CLASS, size: int = 32,

@@ -9,16 +9,11 @@ from mmpretrain.structures import DataSample
 
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.registry import MODELS
+from conftest import resnet_cifar_classifier
 
 
 def classifier(depth: int, width: int = 4, num_classes: int = 5) -> dict:
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(type='ResNet_CIFAR', depth=depth, stem_channels=width, base_channels=width,
-                      out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=8 * width,
-                  loss=dict(type='CrossEntropyLoss')))
+    return resnet_cifar_classifier(depth, width, num_classes)
 
 
 def build(kind, **kw):

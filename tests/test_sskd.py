@@ -15,6 +15,7 @@ from mmpretrain.structures import DataSample
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.engine.hooks import SSKDStageHook
 from mmstablekd.registry import MODELS
+from conftest import resnet_cifar_classifier
 
 BOUNDARIES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3', 'backbone.layer4']
 # State-dict prefixes of the student modules that learn in each phase (ResNet_CIFAR).
@@ -29,13 +30,7 @@ PHASE_PREFIXES = {
 
 
 def classifier(depth: int, width: int = 4, num_classes: int = 4) -> dict:
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(type='ResNet_CIFAR', depth=depth, stem_channels=width, base_channels=width,
-                      out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=8 * width,
-                  loss=dict(type='CrossEntropyLoss')))
+    return resnet_cifar_classifier(depth, width, num_classes)
 
 
 def build(student_width=4, teacher_width=8, **kw):

@@ -8,6 +8,7 @@ from mmpretrain.structures import DataSample
 
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.registry import MODELS
+from conftest import resnet_cifar_classifier
 
 BOUNDARIES = ['backbone.layer1', 'backbone.layer2', 'backbone.layer3', 'backbone.layer4']
 # The student's parameters of every block (1-based), for ResNet_CIFAR.
@@ -16,13 +17,7 @@ BLOCKS = {1: ('backbone.conv1', 'backbone.bn1', 'backbone.layer1'), 2: ('backbon
 
 
 def classifier(depth: int, width: int = 8, num_classes: int = 4) -> dict:
-    return dict(
-        type='ImageClassifier',
-        backbone=dict(type='ResNet_CIFAR', depth=depth, stem_channels=width, base_channels=width,
-                      out_indices=(3, )),
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes, in_channels=8 * width,
-                  loss=dict(type='CrossEntropyLoss')))
+    return resnet_cifar_classifier(depth, width, num_classes)
 
 
 def build(num_recompositions=2, boundaries=BOUNDARIES, student_width=8, **kw):
