@@ -110,6 +110,21 @@ def test_stablekd_three_stages_and_resume(teacher_run, data_override, tmp_path):
     assert res[0] == res[1]
 
 
+def test_dist_train_sh_runs_two_processes_on_cpu(teacher_run, tmp_path):
+    cfg, _ = teacher_run
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHON=sys.executable, PORT='29517',
+               OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        ['bash', str(REPO / 'tools/dist_train.sh'), str(cfg), '2', '--work-dir',
+         str(tmp_path / 'w'), '--cfg-options', 'train_cfg.max_epochs=1', *NARROW],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    log = proc.stdout + proc.stderr
+    assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
+    assert 'GPU number: 2' in log  # mmengine's name for the world size
+    assert (tmp_path / 'w' / 'epoch_1.pth').is_file()
+
+
 def test_default_work_dir_keeps_method_folders_apart():
     from mmstablekd.apis.runner import default_work_dir
     assert default_work_dir('configs/kd/resnet18_r34_cifar100.py') == \
