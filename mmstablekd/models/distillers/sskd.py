@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from mmstablekd.registry import MODELS
 from ..utils import get_submodule
 from ..utils.default_boundaries import default_boundaries
+from ..utils.probe import probe_boundaries
 from .base import BaseDistiller, head_loss
 
 Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
@@ -290,7 +291,6 @@ def _path_list(paths, field: str) -> List[str]:
     return list(paths)
 
 
-@torch.no_grad()
 def _probe_phases(net: nn.Module, boundary_modules: List[nn.Module], shape: Sequence[int],
                   field: str, with_head: bool = True) -> Tuple[List[Feature], Dict]:
     """Run ``net`` once on zeros; return boundary outputs and each module's phase.
@@ -302,49 +302,23 @@ def _probe_phases(net: nn.Module, boundary_modules: List[nn.Module], shape: Sequ
     Returns:
         tuple: (output of every boundary module, dict module -> phase index).
     """
-    outputs: Dict[int, Feature] = {}
-    order: List[int] = []
     phase_of: Dict[nn.Module, int] = {}
     names = {m: n or '<root>' for n, m in net.named_modules()}
-    handles = []
 
-    def enter(module, args):
-        phase = len(outputs)
+    def enter(module: nn.Module, phase: int) -> None:
         if phase_of.setdefault(module, phase) != phase and _owns_weights(module):
             raise ValueError(
                 f'{field}: {names[module]!r} runs in stages {phase_of[module] + 1} and '
                 f'{phase + 1}; SSKD cannot freeze weights shared across stages')
 
-    for module in net.modules():
-        if _owns_state(module) or not any(True for _ in module.children()):
-            handles.append(module.register_forward_pre_hook(enter))
-    for idx, module in enumerate(boundary_modules):
-        def done(mod, args, out, idx=idx):
-            outputs.setdefault(idx, out)
-            order.append(idx)
-        handles.append(module.register_forward_hook(done))
-    was_training = net.training
-    net.eval()
-    try:
-        feats = net.extract_feat(torch.zeros(2, *shape))
-        if with_head:
-            net.head(feats)
-    finally:
-        net.train(was_training)
-        for h in handles:
-            h.remove()
+    watched = [m for m in net.modules() if _owns_state(m) or not any(True for _ in m.children())]
+    outputs = probe_boundaries(net, boundary_modules, shape, field, with_head=with_head,
+                               on_call=enter, on_call_modules=watched)
     for module in net.modules():  # containers whose called parts all run in one phase
         phases = {phase_of[m] for m in module.modules() if m in phase_of}
         if module not in phase_of and len(phases) == 1:
             phase_of[module] = phases.pop()
-    missing = [i for i in range(len(boundary_modules)) if i not in outputs]
-    if missing:
-        raise ValueError(f'{field}[{missing[0]}] is never called in the forward pass')
-    first_calls = list(dict.fromkeys(order))
-    if first_calls != sorted(first_calls):
-        raise ValueError(f'{field} must be listed in forward order; they run in the order '
-                         f'{first_calls}')
-    return [outputs[i] for i in range(len(boundary_modules))], phase_of
+    return outputs, phase_of
 
 
 def _owns_state(module: nn.Module) -> bool:

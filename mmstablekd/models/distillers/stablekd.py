@@ -8,6 +8,7 @@ from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import format_partition, stage_partitions
 from ..utils import get_submodule
 from ..utils.default_boundaries import default_boundaries
+from ..utils.probe import probe_boundaries
 from .base import BaseDistiller, head_loss
 
 Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
@@ -196,38 +197,12 @@ class StableKD(BaseDistiller):
         return losses
 
     # ------------------------------------------------------------------ build-time checks
-    @torch.no_grad()
-    def _probe(self, modules: List[nn.Module], net: nn.Module, shape: Sequence[int],
-               field: str) -> List[Feature]:
-        """Run ``net`` on a dummy batch; return boundary outputs, checking forward order."""
-        outputs, order, handles = {}, [], []
-        for idx, m in enumerate(modules):
-            def rec(module, args, out, idx=idx):
-                outputs.setdefault(idx, out)
-                order.append(idx)
-            handles.append(m.register_forward_hook(rec))
-        was_training = net.training
-        net.eval()
-        try:
-            net.extract_feat(torch.zeros(2, *shape))
-        finally:
-            net.train(was_training)
-            for h in handles:
-                h.remove()
-        missing = [i for i in range(len(modules)) if i not in outputs]
-        if missing:
-            raise ValueError(f'{field}[{missing[0]}] is never called in the forward pass')
-        first_calls = list(dict.fromkeys(order))
-        if first_calls != sorted(first_calls):
-            raise ValueError(f'{field} must be listed in forward order; they run in the order '
-                             f'{first_calls}')
-        return [outputs[i] for i in range(len(modules))]
-
     def _build_projectors(self, s_modules, t_modules, projectors: bool,
                           probe_input_shape: Sequence[int]) -> None:
-        s_feats = self._probe(s_modules, self.student, probe_input_shape, 'model.boundaries')
-        t_feats = self._probe(t_modules, self.teacher, probe_input_shape,
-                              'model.teacher_boundaries')
+        s_feats = probe_boundaries(self.student, s_modules, probe_input_shape,
+                                   'model.boundaries')
+        t_feats = probe_boundaries(self.teacher, t_modules, probe_input_shape,
+                                   'model.teacher_boundaries')
         for idx, (s, t) in enumerate(zip(s_feats, t_feats)):
             s_shape, t_shape = _shape(s), _shape(t)
             if s_shape == t_shape:
