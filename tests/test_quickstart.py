@@ -99,7 +99,7 @@ def test_quickstart_runs_end_to_end(digits_root, tmp_path):
     work = tmp_path / 'work'
     _, teacher = qs.ensure_teacher(str(digits_root), str(work), lines.append, epochs=1)
     assert 'reusing' in lines[0] and teacher.val_top1 == result['teacher'].val_top1
-    (work / 'teacher_r34_digits' / 'quickstart_teacher.json').unlink()
+    (work / 'quickstart_teacher_r34_digits' / 'quickstart_teacher.json').unlink()
     _, evaluated = qs.ensure_teacher(str(digits_root), str(work), lines.append, epochs=1)
     assert evaluated.final_top1 == pytest.approx(result['teacher'].final_top1)
 

@@ -25,7 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='subset of: ' + ', '.join(repr(n) for n, _ in METHODS))
     p.add_argument('--data-root', default='data/digits')
     p.add_argument('--work-root', default='work_dirs',
-                   help='parent of the teacher work dir (work_dirs/teacher_r34_digits)')
+                   help='parent of the teacher work dir (work_dirs/quickstart_teacher_r34_digits)')
     p.add_argument('--out-dir', default='work_dirs/quickstart')
     p.add_argument('--threads', type=int, default=1,
                    help='torch threads (1 is fastest for these tiny networks on a shared CPU)')

@@ -195,7 +195,8 @@ def ensure_teacher(data_root: str, work_root: str, progress: Progress,
     """Train the quickstart teacher unless its checkpoint already exists.
 
     The checkpoint goes where the distiller configs expect it when run from the repo root
-    with ``work_root='work_dirs'`` (``work_dirs/teacher_r34_digits/epoch_{E}.pth``); a
+    with ``work_root='work_dirs'``
+    (``work_dirs/quickstart_teacher_r34_digits/epoch_{E}.pth``); a
     ``quickstart_teacher.json`` next to it keeps its accuracy curve for the table.
 
     Args:
@@ -211,7 +212,7 @@ def ensure_teacher(data_root: str, work_root: str, progress: Progress,
     name, config = TEACHER
     path = str(CONFIG_DIR / config)
     epochs = int(epochs or Config.fromfile(path).train_cfg.max_epochs)
-    work_dir = osp.join(work_root, Path(config).stem)
+    work_dir = osp.join(work_root, 'quickstart_' + Path(config).stem)  # as tools/train.py
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     meta = osp.join(work_dir, 'quickstart_teacher.json')
     if not retrain and osp.isfile(ckpt):
@@ -336,7 +337,8 @@ def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
         epochs (int): Epoch budget of every method. Defaults to 6.
         seeds (Sequence[int]): Seeds per method. Defaults to (0, 1, 2).
         data_root (str): Where the digits are written (once).
-        work_root (str): Parent of the run work dirs (teacher: ``<work_root>/teacher_r34_digits``).
+        work_root (str): Parent of the run work dirs (teacher:
+            ``<work_root>/quickstart_teacher_r34_digits``).
         out_dir (str): Where ``results.md``, ``results.json`` and the PNGs go.
         threads (int): ``torch.set_num_threads``; 1 is fastest for these tiny convolutions on
             a small shared CPU.

@@ -35,6 +35,7 @@ digits_arch = dict(backbone=dict(stem_channels=16, base_channels=16),
 digits_teacher_epochs = 15
 # Written by `python tools/train.py configs/quickstart/teacher_r34_digits.py` (and reused by
 # `python tools/quickstart.py`, which trains it there if it is missing).
-digits_teacher_ckpt = f'work_dirs/teacher_r34_digits/epoch_{digits_teacher_epochs}.pth'
+digits_teacher_ckpt = ('work_dirs/quickstart_teacher_r34_digits/'
+                       f'epoch_{digits_teacher_epochs}.pth')
 digits_default_hooks = dict(checkpoint=dict(interval=-1, save_last=True),
                             logger=dict(interval=20))
