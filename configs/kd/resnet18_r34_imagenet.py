@@ -6,24 +6,13 @@
 # batch 512 = 8 processes x 64 (tools/dist_train.sh CONFIG 8; on fewer GPUs add
 # --auto-scale-lr), weight decay 4e-2, cosine annealing after a linear warm-up (5 epochs).
 # Teacher checkpoint: see configs/stablekd/resnet18_r34_imagenet.py (no download at run time).
-_base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
-    'mmpretrain::_base_/default_runtime.py',
-]
-custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)
-
-teacher = dict(
-    type='ImageClassifier',
-    backbone=dict(type='ResNet', depth=34, num_stages=4, out_indices=(3, ), style='pytorch'),
-    neck=dict(type='GlobalAveragePooling'),
-    head=dict(type='LinearClsHead', num_classes=1000, in_channels=512,
-              loss=dict(type='CrossEntropyLoss', loss_weight=1.0), topk=(1, 5)))
-student = dict(teacher, backbone=dict(teacher['backbone'], depth=18))
+_base_ = ['../stablekd/resnet18_r34_imagenet.py']  # same student, teacher, data, runtime
 
 model = dict(
+    _delete_=True,
     type='VanillaKD',
-    student=student,
-    teacher=teacher,
+    student=_base_.student,
+    teacher=_base_.teacher,
     teacher_ckpt='work_dirs/pretrained/resnet34_8xb32_in1k_20210831-f257d4e6.pth')
 
 train_dataloader = dict(batch_size=64)  # x 8 processes = 512
@@ -36,10 +25,4 @@ param_scheduler = [
          convert_to_iter_based=True),
 ]
 custom_hooks = [dict(type='StudentCheckpointHook')]
-train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=1)
-val_cfg = dict()
-test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=512)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-# Its own work dir: configs/stablekd/resnet18_r34_imagenet.py has the same file name.
-work_dir = 'work_dirs/kd_resnet18_r34_imagenet'

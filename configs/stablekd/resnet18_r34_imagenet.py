@@ -51,5 +51,3 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
-# Its own work dir: configs/kd/resnet18_r34_imagenet.py has the same file name.
-work_dir = 'work_dirs/stablekd_resnet18_r34_imagenet'
