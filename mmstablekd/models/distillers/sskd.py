@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from mmstablekd.registry import MODELS
 from ..utils import get_submodule
-from ..utils.default_boundaries import default_boundaries
+from ..utils.default_boundaries import resolve_boundaries
 from ..utils.probe import probe_boundaries
 from .base import BaseDistiller, head_loss
 
@@ -154,13 +154,10 @@ class SSKD(BaseDistiller):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
-        if boundaries is None:
-            boundaries = default_boundaries(self.student, 'model.boundaries')
-            if teacher_boundaries is None:
-                teacher_boundaries = default_boundaries(self.teacher, 'model.teacher_boundaries')
+        boundaries, teacher_boundaries = resolve_boundaries(self.student, self.teacher,
+                                                            boundaries, teacher_boundaries)
         self.boundaries = _path_list(boundaries, 'model.boundaries')
-        self.teacher_boundaries = _path_list(teacher_boundaries or self.boundaries,
-                                             'model.teacher_boundaries')
+        self.teacher_boundaries = _path_list(teacher_boundaries, 'model.teacher_boundaries')
         if len(self.teacher_boundaries) != len(self.boundaries):
             raise ValueError(f'model.teacher_boundaries has {len(self.teacher_boundaries)} '
                              f'entries but model.boundaries has {len(self.boundaries)}')

@@ -7,7 +7,7 @@ import torch.nn as nn
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import format_partition, stage_partitions
 from ..utils import get_submodule
-from ..utils.default_boundaries import default_boundaries
+from ..utils.default_boundaries import resolve_boundaries
 from ..utils.probe import probe_boundaries
 from .base import BaseDistiller, head_loss
 
@@ -78,14 +78,12 @@ class StableKD(BaseDistiller):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
-        if boundaries is None:  # the backbone's stages, e.g. backbone.layer1..layer4 for ResNet
-            boundaries = default_boundaries(self.student, 'model.boundaries')
-            if teacher_boundaries is None:
-                teacher_boundaries = default_boundaries(self.teacher, 'model.teacher_boundaries')
+        boundaries, teacher_boundaries = resolve_boundaries(self.student, self.teacher,
+                                                            boundaries, teacher_boundaries)
         boundaries = list(boundaries) if isinstance(boundaries, (list, tuple)) else boundaries
         if not isinstance(boundaries, list):
             raise TypeError(f'model.boundaries must be a list of module paths, got {boundaries!r}')
-        teacher_boundaries = list(teacher_boundaries or boundaries)
+        teacher_boundaries = list(teacher_boundaries)
         if len(teacher_boundaries) != len(boundaries):
             raise ValueError(f'model.teacher_boundaries has {len(teacher_boundaries)} entries '
                              f'but model.boundaries has {len(boundaries)}')

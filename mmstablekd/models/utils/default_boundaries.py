@@ -26,3 +26,19 @@ def default_boundaries(classifier: nn.Module, field: str) -> List[str]:
             'only ResNet-family backbones (with `res_layers`) have one. Give the module paths '
             "that end each stage, e.g. ['backbone.stages.0', 'backbone.stages.1', ...].")
     return [f'backbone.{n}' for n in names]
+
+
+def resolve_boundaries(student: nn.Module, teacher: nn.Module, boundaries, teacher_boundaries):
+    """The student's and the teacher's boundary paths as a distiller config gives them.
+
+    Unset ``boundaries`` default to each backbone's stages (:func:`default_boundaries`); unset
+    (or empty) ``teacher_boundaries`` default to the student's paths.
+
+    Returns:
+        tuple: (student paths, teacher paths), not yet validated.
+    """
+    if boundaries is None:
+        boundaries = default_boundaries(student, 'model.boundaries')
+        if teacher_boundaries is None:
+            teacher_boundaries = default_boundaries(teacher, 'model.teacher_boundaries')
+    return boundaries, teacher_boundaries or boundaries
