@@ -58,9 +58,15 @@ class WideResNet_CIFAR(BaseBackbone):
     WRN paper (e.g. WRN16-8: 11.0M parameters with a 100-class linear head, WRN16-10: 17.1M,
     the sizes of StableKD's Table 6).
 
-    The groups are the modules ``layer1``, ``layer2``, ``layer3`` (StableKD boundaries, like
-    mmpretrain's ResNet); ``norm_out`` (the final BN-ReLU) runs after ``layer3``, so it belongs
-    to the block that follows the last boundary.
+    It is also, layer for layer, the ``wrn_d_k`` of the CRD benchmark (HobbitLong/RepDistiller
+    models/wrn.py: same pre-activation blocks, 1x1 shortcut on the pre-activated input when
+    the width changes, bias-free convs, final BN-ReLU; wrn-16-2 0.70M, wrn-40-2 2.26M
+    parameters with 100 classes).
+
+    The groups are the modules ``layer1``, ``layer2``, ``layer3``, named in ``res_layers`` like
+    mmpretrain's ResNet stages, so they are the StableKD/SSKD default boundaries;
+    ``norm_out`` (the final BN-ReLU) runs after ``layer3``, so it belongs to the block that
+    follows the last boundary.
 
     Args:
         depth (int): d, with ``(d - 4) % 6 == 0`` (16, 22, 28, 40, ...).
@@ -103,6 +109,7 @@ class WideResNet_CIFAR(BaseBackbone):
         widths = [16 * widen_factor * 2**i for i in range(3)]
         self.conv1 = build_conv_layer(conv_cfg, 3, 16, 3, padding=1, bias=False)
         in_ch = 16
+        self.res_layers = ['layer1', 'layer2', 'layer3']
         for i, (width, stride) in enumerate(zip(widths, (1, 2, 2))):
             layer = nn.Sequential(*[
                 WideBasicBlock(in_ch if b == 0 else width, width, stride if b == 0 else 1,

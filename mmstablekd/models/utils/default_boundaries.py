@@ -8,8 +8,9 @@ def default_boundaries(classifier: nn.Module, field: str) -> List[str]:
     """Module paths of the backbone's stages, e.g. ``['backbone.layer1', ..., 'backbone.layer4']``.
 
     Defined for mmpretrain's ResNet family (``ResNet``, ``ResNet_CIFAR``, ``ResNetV1c/d``,
-    ``ResNeXt``, ``SEResNet`` ...), whose backbones list their stage modules in
-    ``res_layers``. Other backbones need explicit paths.
+    ``ResNeXt``, ``SEResNet`` ...) and mmstablekd's ``CifarResNet`` and ``WideResNet_CIFAR``,
+    whose backbones list their stage modules in ``res_layers``, and for backbones that list
+    them in ``stage_names`` (mmstablekd's ``CifarVGG``). Other backbones need explicit paths.
 
     Args:
         classifier (nn.Module): A built classifier with a ``backbone`` attribute.
@@ -19,12 +20,13 @@ def default_boundaries(classifier: nn.Module, field: str) -> List[str]:
         list[str]: One dotted module path per backbone stage, in forward order.
     """
     backbone = getattr(classifier, 'backbone', None)
-    names = getattr(backbone, 'res_layers', None)
+    names = getattr(backbone, 'stage_names', None) or getattr(backbone, 'res_layers', None)
     if not names or not all(isinstance(n, str) for n in names):
         raise ValueError(
             f'{field} is not set and has no default for backbone {type(backbone).__name__}: '
-            'only ResNet-family backbones (with `res_layers`) have one. Give the module paths '
-            "that end each stage, e.g. ['backbone.stages.0', 'backbone.stages.1', ...].")
+            'only backbones that name their stages (`res_layers` or `stage_names`) have one. '
+            "Give the module paths that end each stage, e.g. ['backbone.stages.0', "
+            "'backbone.stages.1', ...].")
     return [f'backbone.{n}' for n in names]
 
 
