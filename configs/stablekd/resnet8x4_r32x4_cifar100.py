@@ -1,0 +1,15 @@
+# StableKD, CRD benchmark pair ResNet-32x4 -> ResNet-8x4 on CIFAR-100.
+# Recipe: configs/_base_/recipes/crd_stablekd.py; train the teacher first:
+# configs/teachers/resnet32x4_cifar100.py.
+# Published top-1 (%) for this pair:
+#   teacher 79.42, student (scratch) 72.50, KD 73.33 (CRD Table 1 / RepDistiller README);
+#   DIST 76.31 +- 0.19 (hunto/DIST_KD README, CIFAR-100 table);
+#   DKD 76.32 (DKD, Zhao et al. CVPR 2022 / megvii-research/mdistiller README).
+#   SSKD, StableKD: not published for this pair.
+# Partition: the default boundaries are the 3 stages (layer1-3), k = 4 blocks and n = 2:
+#   {1}{2}{3}{4} -> {12}{34} -> {1234}   (StableKD-4/2).
+_base_ = ['../_base_/models/crd_cifar100_nets.py', '../_base_/recipes/crd_stablekd.py']
+
+model = dict(student=_base_.crd_nets.resnet8x4, teacher=_base_.crd_nets.resnet32x4,
+             teacher_ckpt='work_dirs/teachers_resnet32x4_cifar100/epoch_240.pth')
+work_dir = './work_dirs/stablekd_resnet8x4_r32x4_cifar100'

@@ -1,0 +1,13 @@
+# WRN-40-2 (2.26M parameters) on CIFAR-100 with the CRD recipe: a teacher of the CRD benchmark
+# pairs (configs/{kd,dist,sskd,stablekd}/*_cifar100.py). Published top-1: 75.61 % (CRD,
+# Tian et al. ICLR 2020, Table 1 / HobbitLong/RepDistiller README).
+#   python tools/train.py configs/teachers/wrn40-2_cifar100.py
+# writes work_dirs/teachers_wrn40-2_cifar100/epoch_240.pth, the pairs' default teacher_ckpt.
+_base_ = [
+    '../_base_/models/crd_cifar100_nets.py',
+    '../_base_/datasets/cifar100_bs64.py',
+    '../_base_/schedules/crd_240e.py',
+]
+
+model = _base_.crd_nets.wrn40_2
+work_dir = './work_dirs/teachers_wrn40-2_cifar100'
