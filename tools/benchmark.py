@@ -9,6 +9,7 @@ The logic lives in :mod:`mmstablekd.apis.benchmark`.
     python tools/benchmark.py                                  # both parts, defaults
     python tools/benchmark.py --skip-convergence               # timing only (~1 min)
     python tools/benchmark.py --methods KD StableKD-5/2 --base-epochs 3 --multiples 1 2 3 4
+    python tools/benchmark.py --suite crd    # CRD pair ResNet-56 -> ResNet-20, all methods
 """
 import argparse
 import os
@@ -27,9 +28,12 @@ from mmstablekd.apis.quickstart import available_methods, ensure_teacher  # noqa
 from mmstablekd.datasets.digits import write_digits_dataset  # noqa: E402
 
 
+DEFAULT_OUT = 'benchmarks/results.md'
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--out', default='benchmarks/results.md', help='markdown report')
+    p.add_argument('--out', default=DEFAULT_OUT, help='markdown report')
     p.add_argument('--methods', nargs='+', default=None,
                    help='convergence methods (quickstart names); default: all')
     p.add_argument('--base-epochs', type=int, default=3, help='E')
@@ -45,6 +49,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--data-root', default='data/digits')
     p.add_argument('--work-root', default='work_dirs')
     p.add_argument('--run-dir', default='work_dirs/benchmark')
+    p.add_argument('--suite', choices=['digits', 'crd'], default='digits',
+                   help="'crd': convergence of the CRD-suite pair ResNet-56 -> ResNet-20 "
+                        '(configs/quickstart/crd_*.py) instead of both parts; report default '
+                        'benchmarks/crd_digits.md')
     return p.parse_args(argv)
 
 
@@ -57,6 +65,19 @@ def machine(device: str) -> str:
         pass
     return (f'{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, '
             f'{torch.get_num_threads()} torch thread(s), device {device}')
+
+
+def crd_part(args: argparse.Namespace, say) -> list:
+    """Convergence of every method on the CRD-suite pair (ResNet-56 -> ResNet-20), as lines."""
+    budgets = [args.base_epochs * m for m in args.multiples]
+    records, teacher, notes = bm.crd_suite(budgets, args.seeds, args.data_root, args.work_root,
+                                           args.run_dir, say)
+    lines = ['## CRD suite on the digits: ResNet-56 -> ResNet-20 (CifarResNet), top-1 (%) '
+             f'median (mean ± std) over seeds {args.seeds}', '',
+             f'Teacher (ResNet-56, {teacher.epochs} epochs): {teacher.final_top1:.2f} %.', '',
+             bm.format_convergence_table(records, budgets), '', *[f'- {n}' for n in notes], '']
+    print('\n'.join(lines), flush=True)
+    return lines
 
 
 def main(argv=None) -> None:
@@ -72,14 +93,16 @@ def main(argv=None) -> None:
     load0 = os.getloadavg()
     write_digits_dataset(args.data_root)
     parts = []
-    if not args.skip_timing:
+    if args.suite == 'crd':
+        parts += crd_part(args, say)
+    elif not args.skip_timing:
         say('timing one training step of every method and stage ...')
         rows = bm.time_train_steps(data_root=args.data_root, rounds=args.rounds,
                                    inner=args.inner, device=args.device)
         parts += ['## Time and memory per training iteration (same batch of 32 digit images, '
                   '16x16)', '', bm.format_timing_table(rows), '', *bm.timing_targets(rows), '']
         print('\n'.join(parts), flush=True)
-    if not args.skip_convergence:
+    if args.suite == 'digits' and not args.skip_convergence:
         selected = available_methods(args.methods)
         teacher_ckpt, teacher = ensure_teacher(args.data_root, args.work_root, say)
         budgets = [args.base_epochs * m for m in args.multiples]
@@ -99,7 +122,8 @@ def main(argv=None) -> None:
               f'Machine: {machine(args.device)}. Load average (1 min) {load0[0]:.1f} at the start, '
               f'{load1[0]:.1f} at the end (a value near or above the number of CPUs means '
               f'other processes shared the CPU). Total time {elapsed / 60:.1f} min.', '']
-    out = Path(args.out)
+    out = Path('benchmarks/crd_digits.md' if args.suite == 'crd' and args.out == DEFAULT_OUT
+               else args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text('\n'.join(header + parts) + '\n')
     say(f'report written to {out}')

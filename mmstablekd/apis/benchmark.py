@@ -26,7 +26,7 @@ from torch.utils._pytree import tree_flatten
 
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
-from .quickstart import CONFIG_DIR, RunRecord, summarize
+from .quickstart import CONFIG_DIR, RunRecord, ensure_teacher, summarize
 
 # (label, config under configs/quickstart/) of the step-timing benchmark; staged methods are
 # timed in every stage.
@@ -379,3 +379,32 @@ def convergence_target(records: Sequence[RunRecord], base: int) -> Optional[str]
     return (f"- StableKD-5/2 at {base} epochs: median top-1 **{skd['top1_median']:.2f}** vs KD "
             f"at {3 * base} epochs: **{kd['top1_median']:.2f}** (target ≥: "
             f"{'met' if ok else 'NOT met'})")
+
+
+# The CRD-suite pair ResNet-56 -> ResNet-20 (configs/{kd,dist,sskd,stablekd}/
+# resnet20_r56_cifar100.py) on the digits: (label, config under configs/quickstart/).
+CRD_TEACHER = ('ResNet-56 teacher', 'crd_teacher_r56_digits.py')
+CRD_METHODS: List[Tuple[str, str]] = [
+    ('ResNet-20 (scratch)', 'crd_student_r20_digits.py'),
+    ('KD', 'crd_kd_r20_r56_digits.py'),
+    ('DIST', 'crd_dist_r20_r56_digits.py'),
+    ('SSKD', 'crd_sskd_r20_r56_digits.py'),
+    ('StableKD-4/2', 'crd_stablekd_r20_r56_digits.py'),
+]
+
+
+def crd_suite(budgets: Sequence[int], seeds: Sequence[int], data_root: str, work_root: str,
+              out_dir: str, say: Callable[[str], None]
+              ) -> Tuple[List[RunRecord], RunRecord, List[str]]:
+    """The CRD benchmark's ResNet-56 -> ResNet-20 pair, every method, on the digits.
+
+    Trains the ResNet-56 digits teacher unless ``<work_root>/quickstart_crd_teacher_r56_digits``
+    has its checkpoint, then every entry of ``CRD_METHODS`` at every budget and seed.
+
+    Returns:
+        tuple: (run records, the teacher's record, notes about skipped budgets).
+    """
+    teacher_ckpt, teacher = ensure_teacher(data_root, work_root, say, teacher=CRD_TEACHER)
+    methods = [(name, str(CONFIG_DIR / config)) for name, config in CRD_METHODS]
+    records, notes = convergence(methods, budgets, seeds, data_root, out_dir, teacher_ckpt, say)
+    return records, teacher, notes

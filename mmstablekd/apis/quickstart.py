@@ -191,7 +191,8 @@ def evaluate(config: str, checkpoint: str, data_root: str) -> float:
 
 def ensure_teacher(data_root: str, work_root: str, progress: Progress,
                    retrain: bool = False,
-                   epochs: Optional[int] = None) -> Tuple[str, RunRecord]:
+                   epochs: Optional[int] = None,
+                   teacher: Tuple[str, str] = TEACHER) -> Tuple[str, RunRecord]:
     """Train the quickstart teacher unless its checkpoint already exists.
 
     The checkpoint goes where the distiller configs expect it when run from the repo root
@@ -205,11 +206,12 @@ def ensure_teacher(data_root: str, work_root: str, progress: Progress,
         progress (callable): Receives progress lines.
         retrain (bool): Train even if the checkpoint exists.
         epochs (int, optional): Overrides the teacher config's ``train_cfg.max_epochs``.
+        teacher (tuple): ``(name, config under configs/quickstart/)``; default ``TEACHER``.
 
     Returns:
         tuple: (checkpoint path, the teacher's :class:`RunRecord`).
     """
-    name, config = TEACHER
+    name, config = teacher
     path = str(CONFIG_DIR / config)
     epochs = int(epochs or Config.fromfile(path).train_cfg.max_epochs)
     work_dir = osp.join(work_root, 'quickstart_' + Path(config).stem)  # as tools/train.py
