@@ -39,8 +39,8 @@ class CifarVGG(BaseBackbone):
 
     The four stages are the StableKD/SSKD default boundaries (``stage_names``): they end where
     the width changes (StableKD, App. A: blocks by output width; blocks 3 and 4 are both
-    512 wide) and at the down-sampling layers (SSKD's recommended breakpoints, "Number of Stages"), so VGG gets StableKD-5/n like
-    the paper's ResNet-18.
+    512 wide) and at the down-sampling layers (the breakpoints SSKD recommends in its
+    "Number of Stages" ablation), so VGG gets StableKD-5/n like the paper's ResNet-18.
 
     Args:
         depth (int): One of 8, 11, 13, 16, 19.
