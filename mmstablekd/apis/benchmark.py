@@ -385,7 +385,7 @@ def convergence_target(records: Sequence[RunRecord], base: int) -> Optional[str]
 # resnet20_r56_cifar100.py) on the digits: (label, config under configs/quickstart/).
 CRD_TEACHER = ('ResNet-56 teacher', 'crd_teacher_r56_digits.py')
 CRD_METHODS: List[Tuple[str, str]] = [
-    ('ResNet-20 (scratch)', 'crd_student_r20_digits.py'),
+    ('Student (scratch)', 'crd_student_r20_digits.py'),
     ('KD', 'crd_kd_r20_r56_digits.py'),
     ('DIST', 'crd_dist_r20_r56_digits.py'),
     ('SSKD', 'crd_sskd_r20_r56_digits.py'),

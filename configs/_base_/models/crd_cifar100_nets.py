@@ -2,6 +2,8 @@
 # wrn.py, vgg.py) as mmpretrain ImageClassifiers: backbone, GlobalAveragePooling and one
 # Linear layer (CRD's avgpool + fc / classifier). Parameter counts with 100 classes are CRD's
 # (checked in tests/test_crd_cifar.py). Configs pick one with `_base_.crd_nets.<name>`.
+# Initialisation as CRD (Kaiming fan-out convs, BN 1/0) except the fc layer, which keeps
+# LinearClsHead's N(0, 0.01) (CRD's VGG; its ResNet/WRN keep PyTorch's default Linear init).
 custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)
 
 
