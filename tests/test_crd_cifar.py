@@ -220,7 +220,7 @@ custom_hooks = [dict(type='SSKDStageHook'), dict(type='StudentCheckpointHook')]
 @pytest.mark.parametrize('method,stem,epochs', [
     ('kd', 'resnet20_r56', 1),
     ('dist', 'resnet20_r56', 1),
-    ('stablekd', 'wrn16-2_wrn40-2', 3),
+    ('stablekd', 'resnet20_r56', 3),
     ('sskd', 'vgg8_vgg13', 5),
 ])
 def test_pair_configs_train_on_tiny_data(method, stem, epochs, data_override, tmp_path):
