@@ -1,5 +1,6 @@
 """The CIFAR-100 KD benchmark suite of CRD: its networks, teacher and pair configs, defaults."""
 import functools
+import importlib.util
 import hashlib
 from pathlib import Path
 
@@ -287,3 +288,33 @@ def test_crd_suite_trains_the_r56_teacher_then_every_method(monkeypatch):
                                        'StableKD-4/2']
     assert all(Path(c).is_file() for _, c in methods)
     assert (budgets, seeds, ckpt, notes) == ([4, 8], [0], 'ckpt.pth', ['note'])
+
+
+def test_benchmark_cli_suite_crd_writes_its_own_report(monkeypatch, tmp_path):
+    """`tools/benchmark.py --suite crd` runs only the CRD suite and, without --out, writes
+    benchmarks/crd_digits.md (not the main report)."""
+    spec = importlib.util.spec_from_file_location('benchmark_cli', REPO / 'tools/benchmark.py')
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    calls = []
+
+    def fake_suite(budgets, seeds, *args):
+        calls.append((budgets, seeds))
+        return ([bm.RunRecord('KD', 0, 4, val_top1=[50.0], epoch_seconds=[1.0])],
+                bm.RunRecord('t', 0, 15, val_top1=[90.0]), ['SSKD at 3 epochs skipped'])
+
+    monkeypatch.setattr(bm, 'crd_suite', fake_suite)
+    monkeypatch.setattr(bm, 'time_train_steps', lambda *a, **k: pytest.fail('timing ran'))
+    monkeypatch.chdir(tmp_path)
+    threads = torch.get_num_threads()
+    try:
+        cli.main(['--suite', 'crd', '--base-epochs', '4', '--multiples', '1', '2',
+                  '--seeds', '0', '--threads', str(threads)])
+    finally:
+        torch.set_num_threads(threads)
+    assert calls == [([4, 8], [0])]
+    text = (tmp_path / 'benchmarks' / 'crd_digits.md').read_text()
+    assert 'ResNet-56 -> ResNet-20' in text
+    assert 'Teacher (ResNet-56, 15 epochs): 90.00 %' in text
+    assert '| KD | 50.00 (50.00 ± 0.00) | – |' in text and '- SSKD at 3 epochs skipped' in text
+    assert not (tmp_path / 'benchmarks' / 'results.md').exists()
