@@ -73,7 +73,9 @@ class TeacherPreprocessor(nn.Module):
         # x_t = x_s * scale + shift, computed in float64 and stored as float32.
         scale = s_std / t_std
         shift = (s_mean - t_mean) / t_std
-        self.renormalise = not (torch.all(scale == 1) and torch.all(shift == 0))
+        # Same statistics at the preprocessor's float32 precision: nothing to do.
+        self.renormalise = not (torch.equal(s_mean.float(), t_mean.float())
+                                and torch.equal(s_std.float(), t_std.float()))
         self.register_buffer('scale', scale.float().view(1, -1, 1, 1), persistent=False)
         self.register_buffer('shift', shift.float().view(1, -1, 1, 1), persistent=False)
 
