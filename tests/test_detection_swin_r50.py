@@ -2,7 +2,7 @@
 
 Swin: mmpretrain's and mmdet's SwinTransformer are two implementations; the converted weights
 must fill mmdet's in full (no missing / unexpected keys), equal the student's tensors, and
-compute the same features. A tiny Swin (patch 2, window 2, 16 channels) is distilled for a
+compute the same features. A tiny Swin (window 2, 16 channels) is distilled for a
 few StableKD iterations with configs/stablekd/swin-t_swin-s_imagenet.py, converted, and
 trained in configs/mask_rcnn/mask-rcnn_swin-t-stablekd_fpn_1x_coco.py on tiny COCO (CPU).
 """
@@ -27,12 +27,13 @@ SWIN_DET = 'configs/mask_rcnn/mask-rcnn_swin-t-stablekd_fpn_1x_coco.py'
 R50_DET = 'configs/mask_rcnn/mask-rcnn_r50-vanillakd_fpn_1x_coco.py'
 R50_KD = 'configs/kd/resnet50_beitv2-l_rsb-a1-600e_in1k.py'
 R18_TINY = 'configs/mask_rcnn/mask-rcnn_r18-stablekd_fpn_tiny-coco.py'
-# A tiny Swin whose maps stay multiples of the window: 32 px -> 16, 8, 4, 2 tokens a side.
+# A tiny Swin (16 channels, window 2) with Swin-T's strides 4, 8, 16, 32; it pads maps smaller
+# than the window (mmpretrain's pad_small_map, what mmdet's Swin always does).
 TINY_ARCH = dict(embed_dims=16, depths=[2, 2, 2, 1], num_heads=[1, 2, 2, 4])
-TINY_MMPRETRAIN = dict(type='SwinTransformer', arch=TINY_ARCH, img_size=32, patch_size=2,
-                       window_size=2, drop_path_rate=0.0)
-TINY_MMDET = dict(embed_dims=16, depths=[2, 2, 2, 1], num_heads=[1, 2, 2, 4], patch_size=2,
-                  strides=(2, 2, 2, 2), window_size=2, drop_path_rate=0.0)
+TINY_MMPRETRAIN = dict(type='SwinTransformer', arch=TINY_ARCH, img_size=32, patch_size=4,
+                       window_size=2, pad_small_map=True, drop_path_rate=0.0)
+TINY_MMDET = dict(embed_dims=16, depths=[2, 2, 2, 1], num_heads=[1, 2, 2, 4], patch_size=4,
+                  strides=(4, 2, 2, 2), window_size=2, drop_path_rate=0.0)
 DET_ITERS = 6
 
 
@@ -81,7 +82,7 @@ def test_mmdet_swin_computes_the_students_features():
     det = _build_mmdet(dict(type='SwinTransformer', **TINY_MMDET, convert_weights=False))
     det.eval()
     det.load_state_dict({k[len('backbone.'):]: v for k, v in converted.items()}, strict=True)
-    x = torch.randn(2, 3, 32, 32)
+    x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         ours, theirs = det(x), src(x)  # src's norm0-2 are LayerNorm-initial too
     assert [o.shape[1:] for o in ours] == [(16, 16, 16), (32, 8, 8), (64, 4, 4), (128, 2, 2)]
@@ -168,9 +169,9 @@ model = dict(
                  train_cfg=dict(augments=[dict(type='Mixup', alpha=0.8),
                                           dict(type='CutMix', alpha=1.0)])))
 data_preprocessor = dict(num_classes=4)
-train_cfg = dict(max_epochs=2, val_begin=3)
+train_cfg = dict(max_epochs=4, val_begin=5)  # one epoch per StableKD-5/3 stage
 val_evaluator = dict(topk=(1, ))
-default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
+default_hooks = dict(checkpoint=dict(interval=4), logger=dict(interval=1))
 work_dir = {work_dir!r}
 '''
 
@@ -200,7 +201,7 @@ def _swin_det_cfg(coco_root, backbone_ckpt, work_dir) -> Config:
                          val_interval=DET_ITERS + 1)
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
                                 end=2)]
-    cfg.optim_wrapper.optimizer.lr = 1e-3
+    cfg.optim_wrapper.optimizer.lr = 3e-4
     cfg.optim_wrapper.clip_grad = dict(max_norm=35, norm_type=2)
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint.interval = DET_ITERS + 1
@@ -229,7 +230,7 @@ def swin_chain(tiny_data_root, tmp_path_factory) -> SimpleNamespace:
                                            batch_size=16) +
                       SWIN_DISTIL_EXTRA.format(arch=TINY_MMPRETRAIN, work_dir=str(tmp / 'kd')))
     Runner.from_cfg(Config.fromfile(str(distil))).train()
-    ckpt = tmp / 'kd' / 'epoch_2.pth'
+    ckpt = tmp / 'kd' / 'epoch_4.pth'
     backbone_ckpt = tmp / 'backbone_swin.pth'
     convert_checkpoint(str(ckpt), str(backbone_ckpt), backbone_only=True)
 
@@ -264,7 +265,8 @@ def test_swin_backbone_loads_in_full_and_equals_the_student(swin_chain):
 def test_swin_detector_trains_on_tiny_coco(swin_chain):
     losses = swin_chain.losses
     assert len(losses) == DET_ITERS and all(math.isfinite(v) for v in losses)
-    assert sum(losses[-2:]) < sum(losses[:2]), f'loss did not go down: {losses}'
+    first, last = sum(losses[:2]) / 2, sum(losses[-2:]) / 2
+    assert last < 0.8 * first, f'loss did not go down: {losses}'
     for task in ('bbox', 'segm'):
         value = swin_chain.metrics[f'coco/{task}_mAP']
         assert isinstance(value, float) and 0.0 <= value <= 1.0
