@@ -9,7 +9,7 @@ from mmpretrain.structures import DataSample
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.models.losses import KDLoss
 from mmstablekd.registry import MODELS
-from conftest import REPO
+from conftest import REPO, resnet_cifar_classifier
 
 CONFIGS = {
     'resnet50_r152_rsb-a2-300e_in1k': 'resnet50_8xb256-rsb-a2-300e_in1k',
@@ -155,3 +155,19 @@ def test_vanillakd_binary_kl_option():
         rsb_distiller(kd_mode='bkl')
     with pytest.raises(ValueError, match='KDLoss: mode must be one of'):
         KDLoss(mode='binary')
+
+
+def test_a_plain_timm_state_dict_loads_strictly_as_the_teacher(tmp_path):
+    """What the configs' comments tell users to write: timm's own ``state_dict()``."""
+    import timm
+    torch.manual_seed(0)
+    weights = timm.create_model('resnet10t', pretrained=False).state_dict()
+    torch.save(weights, tmp_path / 'resnet10t.pth')
+    cfg = Config.fromfile(str(REPO / 'configs' / 'kd' / 'resnet50_r152_rsb-a2-300e_in1k.py'))
+    model = MODELS.build(dict(
+        type='VanillaKD', student=resnet_cifar_classifier(18, 4, 1000),
+        teacher=dict(cfg.model.teacher.to_dict(), model_name='resnet10t'),
+        teacher_ckpt=str(tmp_path / 'resnet10t.pth')))
+    loaded = model.teacher.model.state_dict()
+    assert set(loaded) == set(weights)
+    assert all(torch.equal(loaded[k], v) for k, v in weights.items())
