@@ -148,3 +148,27 @@ def test_no_extra_state_and_pure_student_inference():
 def test_bad_configs_fail_at_build_naming_the_field(cfg, exc, match):
     with pytest.raises(exc, match=match):
         build('VanillaKD', teacher_pre=cfg)
+
+
+@pytest.mark.parametrize('teacher_stats,teacher_pre,warns', [
+    (dict(mean=T_MEAN, std=T_STD), None, True),          # silently ignored: warn
+    (dict(mean=T_MEAN, std=T_STD), dict(mean=T_MEAN, std=T_STD), False),
+    (dict(mean=S_MEAN, std=S_STD), None, False),         # the student's own statistics
+    (None, None, False),
+])
+def test_warns_when_the_teachers_own_preprocessor_would_be_ignored(teacher_stats, teacher_pre,
+                                                                  warns, monkeypatch):
+    from mmstablekd.models.distillers import base
+    messages = []
+    logger = base.MMLogger.get_current_instance()
+    monkeypatch.setattr(logger, 'warning', messages.append)
+    teacher = resnet_cifar_classifier(34, 4)
+    if teacher_stats is not None:
+        teacher['data_preprocessor'] = teacher_stats
+    MODELS.build(dict(type='VanillaKD', student=student_cfg(), teacher=teacher,
+                      data_preprocessor=dict(mean=S_MEAN, std=S_STD, num_classes=4),
+                      teacher_data_preprocessor=teacher_pre))
+    ignored = [m for m in messages if 'model.teacher.data_preprocessor' in m]
+    assert bool(ignored) == warns, messages
+    if warns:
+        assert 'model.teacher_data_preprocessor' in ignored[0]

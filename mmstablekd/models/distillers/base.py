@@ -11,7 +11,7 @@ from mmengine.runner import load_checkpoint
 
 from mmstablekd.registry import MODELS
 from mmstablekd.utils import trust_checkpoints
-from ..utils.teacher_preprocessor import build_teacher_preprocessor
+from ..utils.teacher_preprocessor import build_teacher_preprocessor, ignored_teacher_statistics
 
 
 def _check_model_cfg(cfg, field: str) -> None:
@@ -70,6 +70,9 @@ class BaseDistiller(BaseModel):
                          init_cfg=init_cfg)
         self.teacher_preprocessor = build_teacher_preprocessor(teacher_data_preprocessor,
                                                                self.data_preprocessor)
+        ignored = ignored_teacher_statistics(teacher, self.data_preprocessor)
+        if ignored and teacher_data_preprocessor is None:
+            MMLogger.get_current_instance().warning(ignored)
         if isinstance(student, dict):
             student = copy.deepcopy(student)
             student['data_preprocessor'] = preprocessor

@@ -133,6 +133,31 @@ def build_teacher_preprocessor(cfg: Optional[dict], student_preprocessor: nn.Mod
     return TeacherPreprocessor(s_mean, s_std, **cfg)
 
 
+def ignored_teacher_statistics(teacher_cfg, student_preprocessor: nn.Module) -> Optional[str]:
+    """A warning when the teacher's own config asks for other statistics than the student's.
+
+    A classifier config's ``data_preprocessor`` is not run on the teacher inside a distiller
+    (the distiller preprocesses once); without ``teacher_data_preprocessor`` such a teacher
+    silently sees the student's normalisation.
+
+    Returns:
+        str | None: the warning, or ``None`` if there is nothing to warn about.
+    """
+    pre = teacher_cfg.get('data_preprocessor') if isinstance(teacher_cfg, dict) else None
+    if not isinstance(pre, dict) or pre.get('mean') is None:
+        return None
+    student = [getattr(student_preprocessor, k, None) for k in ('mean', 'std')]
+    if getattr(student_preprocessor, '_enable_normalize', False) and all(
+            torch.allclose(t.flatten().double(), torch.as_tensor(pre[k], dtype=torch.float64))
+            for t, k in zip(student, ('mean', 'std'))
+            if pre.get(k) is not None and t.numel() == len(pre[k])):
+        return None
+    return (f'model.teacher.data_preprocessor (mean={list(pre["mean"])}, '
+            f'std={pre.get("std")}) is not applied inside a distiller: the teacher sees the '
+            'student\'s normalisation. Set model.teacher_data_preprocessor=dict(mean=..., '
+            'std=...) to give the teacher its own.')
+
+
 def _channels(values, name: str, channels: int) -> torch.Tensor:
     if isinstance(values, Number) and not isinstance(values, bool):
         values = [values]
