@@ -10,7 +10,8 @@ export, and none of the training state (optimizer, schedulers, message hub):
   (``conv1.weight``, ``layer1.0.conv1.weight`` ...). This is the prefix convention of
   backbone checkpoints: mmdet's / mmpretrain's ``ResNet`` loads it through
   ``init_cfg=dict(type='Pretrained', checkpoint=PATH)`` with no ``prefix``. (The classifier
-  checkpoint works too, with ``prefix='backbone.'``.)
+  checkpoint works too, with ``prefix='backbone.'``.) An mmpretrain Swin backbone is written
+  in mmdet's Swin layout instead (:mod:`mmstablekd.utils.swin_convert`).
 
 :func:`convert_checkpoint` is what ``tools/convert_student.py`` runs: read (trusted) ->
 export -> write, with an :class:`ExportReport` of what was kept and dropped. Every file it
@@ -26,6 +27,7 @@ from typing import Dict, Iterable, List, Tuple
 import torch
 
 from .checkpoint import trust_checkpoints
+from .swin_convert import SwinConversionError, is_mmpretrain_swin, swin_to_mmdet
 
 STUDENT_PREFIX = 'student.'
 _CLASSIFIER_PREFIXES = ('backbone.', 'neck.', 'head.')
@@ -214,6 +216,11 @@ def convert_checkpoint(src: str, dst: str, backbone_only: bool = False) -> Expor
     checkpoint = read_checkpoint(src)
     export = backbone_checkpoint if backbone_only else student_checkpoint
     exported, dropped = export(checkpoint)
+    if backbone_only and is_mmpretrain_swin(exported['state_dict']):  # mmdet's Swin layout
+        try:
+            exported['state_dict'], _ = swin_to_mmdet(exported['state_dict'])
+        except SwinConversionError as e:
+            raise CheckpointError(f'cannot convert the Swin backbone for mmdet: {e}') from None
     entries = [k for k in checkpoint if k not in ('state_dict', 'meta')] \
         if 'state_dict' in checkpoint else []
     if osp.dirname(dst):

@@ -1,7 +1,7 @@
 """What every mmstablekd distiller shares: building, loading and freezing the teacher."""
 import copy
 import os
-from typing import List, Optional, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -11,6 +11,7 @@ from mmengine.runner import load_checkpoint
 
 from mmstablekd.registry import MODELS
 from mmstablekd.utils import trust_checkpoints
+from ..utils.teacher_preprocessor import build_teacher_preprocessor, ignored_teacher_statistics
 
 
 def _check_model_cfg(cfg, field: str) -> None:
@@ -30,7 +31,9 @@ class BaseDistiller(BaseModel):
       that does not match the teacher architecture is an error, not a warning.
     * The teacher never requires grad and stays in eval mode even after ``.train()``.
     * The data preprocessor is the student's (the runner's top-level ``data_preprocessor`` if
-      given), so inputs are normalised once for both networks.
+      given): inputs are normalised and batch-augmented (Mixup/CutMix) once. A teacher with
+      other statistics or resolution gets ``teacher_data_preprocessor``, which re-normalises
+      (and resizes) that same mixed batch for it (:meth:`teacher_inputs`).
     * ``mode='predict'`` / ``'tensor'`` run the pure student: validation measures the student.
 
     Subclasses implement :meth:`loss`.
@@ -43,6 +46,11 @@ class BaseDistiller(BaseModel):
             initialised teacher (only useful in tests); a warning is logged.
         data_preprocessor (dict, optional): Overrides the student's data preprocessor.
         init_cfg (dict, optional): MMEngine init config of the distiller.
+        teacher_data_preprocessor (dict, optional): The teacher's own preprocessing of the
+            student's batch: ``mean`` / ``std`` (pixel units, the student's channel order),
+            ``size`` (int or (H, W)), ``interpolation``, ``antialias``; see
+            :class:`~mmstablekd.models.utils.teacher_preprocessor.TeacherPreprocessor`.
+            ``None``: the teacher sees the student's batch.
     """
 
     def __init__(self,
@@ -50,7 +58,8 @@ class BaseDistiller(BaseModel):
                  teacher: dict,
                  teacher_ckpt: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 teacher_data_preprocessor: Optional[dict] = None) -> None:
         _check_model_cfg(student, 'model.student')
         _check_model_cfg(teacher, 'model.teacher')
         if teacher_ckpt is not None and not isinstance(teacher_ckpt, str):
@@ -59,6 +68,11 @@ class BaseDistiller(BaseModel):
         preprocessor = self._preprocessor_cfg(student, data_preprocessor)
         super().__init__(data_preprocessor=MODELS.build(copy.deepcopy(preprocessor)),
                          init_cfg=init_cfg)
+        self.teacher_preprocessor = build_teacher_preprocessor(teacher_data_preprocessor,
+                                                               self.data_preprocessor)
+        ignored = ignored_teacher_statistics(teacher, self.data_preprocessor)
+        if ignored and teacher_data_preprocessor is None:
+            MMLogger.get_current_instance().warning(ignored)
         if isinstance(student, dict):
             student = copy.deepcopy(student)
             student['data_preprocessor'] = preprocessor
@@ -140,14 +154,29 @@ class BaseDistiller(BaseModel):
         """Distillation losses of one batch; implemented by every distiller."""
         raise NotImplementedError
 
+    def teacher_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The teacher's view of the (N, C, H, W) student batch: the batch itself, or its
+        re-normalisation / resize by ``teacher_data_preprocessor``."""
+        if self.teacher_preprocessor is None:
+            return inputs
+        return self.teacher_preprocessor(inputs)
+
+    def teacher_probe_shape(self, shape: Sequence[int]) -> Tuple[int, ...]:
+        """(C, H, W) of the teacher's input for a student input of ``shape`` (C, H, W)."""
+        size = getattr(self.teacher_preprocessor, 'size', None)
+        return tuple(shape) if size is None else (shape[0], *size)
+
     @torch.no_grad()
     def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """(N, num_classes) teacher logits, computed without grad."""
-        return classifier_logits(self.teacher, inputs)
+        """(N, num_classes) teacher logits of the student batch ``inputs``, without grad."""
+        return classifier_logits(self.teacher, self.teacher_inputs(inputs))
 
 
 def classifier_logits(classifier: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-    """(N, num_classes) logits of an mmpretrain classifier (backbone -> neck -> head)."""
+    """(N, num_classes) logits of an mmpretrain classifier: ``ImageClassifier`` (backbone ->
+    neck -> head) or a head-less one such as ``TimmClassifier`` (its ``'tensor'`` forward)."""
+    if getattr(classifier, 'head', None) is None:
+        return classifier(inputs, mode='tensor')
     feats = classifier.extract_feat(inputs)
     return classifier.head(feats)
 

@@ -43,6 +43,8 @@ class LogitDistiller(BaseDistiller):
         teacher_ckpt (str, optional): Teacher checkpoint.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
+        teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
+            the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
     def __init__(self,
@@ -53,8 +55,10 @@ class LogitDistiller(BaseDistiller):
                  loss_name: str,
                  teacher_ckpt: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
+                 init_cfg: Optional[dict] = None,
+                 teacher_data_preprocessor: Optional[dict] = None) -> None:
+        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg,
+                         teacher_data_preprocessor=teacher_data_preprocessor)
         if not loss_name.startswith('loss_'):
             raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
         self.ce_weight = ce_weight
@@ -106,6 +110,11 @@ class VanillaKD(LogitDistiller):
         tau (float): Temperature (> 0). Defaults to 1.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
+        teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
+            the student's (mixed) batch; see :class:`BaseDistiller`.
+        kd_mode (str): ``'kl'`` (Hinton's softmax KL) or ``'binary_kl'`` (the binary KL of
+            Hao et al.'s ablation, eq. 3); see :class:`~mmstablekd.models.losses.KDLoss`.
+            Defaults to ``'kl'``.
     """
 
     def __init__(self,
@@ -115,13 +124,19 @@ class VanillaKD(LogitDistiller):
                  alpha: float = 0.5,
                  tau: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 teacher_data_preprocessor: Optional[dict] = None,
+                 kd_mode: str = 'kl') -> None:
         alpha = _check_range(alpha, 'model.alpha', 0.0, 1.0)
         tau = _check_range(tau, 'model.tau', strict=True)
+        if kd_mode not in ('kl', 'binary_kl'):
+            raise ValueError(f"model.kd_mode must be 'kl' or 'binary_kl', got {kd_mode!r}")
         super().__init__(student, teacher, ce_weight=1.0 - alpha,
-                         distill_loss=dict(type='KDLoss', tau=tau, loss_weight=alpha),
+                         distill_loss=dict(type='KDLoss', tau=tau, loss_weight=alpha,
+                                           mode=kd_mode),
                          loss_name='loss_kd', teacher_ckpt=teacher_ckpt,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         teacher_data_preprocessor=teacher_data_preprocessor)
         self.alpha, self.tau = alpha, tau
 
 
@@ -147,6 +162,8 @@ class DIST(LogitDistiller):
         tau (float): Temperature (> 0). Defaults to 1.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
+        teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
+            the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
     def __init__(self,
@@ -158,7 +175,8 @@ class DIST(LogitDistiller):
                  gamma: float = 1.0,
                  tau: float = 1.0,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 teacher_data_preprocessor: Optional[dict] = None) -> None:
         alpha = _check_range(alpha, 'model.alpha')
         beta = _check_range(beta, 'model.beta')
         gamma = _check_range(gamma, 'model.gamma')
@@ -166,5 +184,6 @@ class DIST(LogitDistiller):
         super().__init__(student, teacher, ce_weight=alpha,
                          distill_loss=dict(type='DISTLoss', beta=beta, gamma=gamma, tau=tau),
                          loss_name='loss_dist', teacher_ckpt=teacher_ckpt,
-                         data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+                         data_preprocessor=data_preprocessor, init_cfg=init_cfg,
+                         teacher_data_preprocessor=teacher_data_preprocessor)
         self.alpha, self.beta, self.gamma, self.tau = alpha, beta, gamma, tau

@@ -140,6 +140,8 @@ class SSKD(BaseDistiller):
             Defaults to (3, 32, 32).
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
+        teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
+            the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
     def __init__(self,
@@ -152,8 +154,10 @@ class SSKD(BaseDistiller):
                  adapters: bool = True,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
+                 init_cfg: Optional[dict] = None,
+                 teacher_data_preprocessor: Optional[dict] = None) -> None:
+        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg,
+                         teacher_data_preprocessor=teacher_data_preprocessor)
         boundaries, teacher_boundaries = resolve_boundaries(self.student, self.teacher,
                                                             boundaries, teacher_boundaries)
         self.boundaries = _path_list(boundaries, 'model.boundaries')
@@ -168,7 +172,8 @@ class SSKD(BaseDistiller):
                            for i, p in enumerate(self.teacher_boundaries)]
         s_feats, self._phase_of = _probe_phases(self.student, self._s_modules,
                                                 probe_input_shape, 'model.boundaries')
-        t_feats, _ = _probe_phases(self.teacher, self._t_modules, probe_input_shape,
+        t_feats, _ = _probe_phases(self.teacher, self._t_modules,
+                                   self.teacher_probe_shape(probe_input_shape),
                                    'model.teacher_boundaries', with_head=False)
         self.adapters = nn.ModuleDict()
         self._build_adapters(s_feats, t_feats, adapters)
@@ -253,7 +258,7 @@ class SSKD(BaseDistiller):
             return losses
         idx = self.stage
         with torch.no_grad():
-            target = run_until(self.teacher, inputs, self._t_modules[idx])
+            target = run_until(self.teacher, self.teacher_inputs(inputs), self._t_modules[idx])
         feat = run_until(self.student, inputs, self._s_modules[idx])
         if str(idx) in self.adapters:
             feat = self.adapters[str(idx)](feat, target)

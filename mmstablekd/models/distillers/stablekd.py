@@ -61,6 +61,8 @@ class StableKD(BaseDistiller):
         teacher_ckpt (str, optional): Teacher checkpoint.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
+        teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
+            the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
     def __init__(self,
@@ -76,8 +78,10 @@ class StableKD(BaseDistiller):
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  teacher_ckpt: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg)
+                 init_cfg: Optional[dict] = None,
+                 teacher_data_preprocessor: Optional[dict] = None) -> None:
+        super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg,
+                         teacher_data_preprocessor=teacher_data_preprocessor)
         boundaries, teacher_boundaries = resolve_boundaries(self.student, self.teacher,
                                                             boundaries, teacher_boundaries)
         boundaries = list(boundaries) if isinstance(boundaries, (list, tuple)) else boundaries
@@ -199,7 +203,8 @@ class StableKD(BaseDistiller):
                           probe_input_shape: Sequence[int]) -> None:
         s_feats = probe_boundaries(self.student, s_modules, probe_input_shape,
                                    'model.boundaries')
-        t_feats = probe_boundaries(self.teacher, t_modules, probe_input_shape,
+        t_feats = probe_boundaries(self.teacher, t_modules,
+                                   self.teacher_probe_shape(probe_input_shape),
                                    'model.teacher_boundaries')
         for idx, (s, t) in enumerate(zip(s_feats, t_feats)):
             s_shape, t_shape = _shape(s), _shape(t)

@@ -17,17 +17,40 @@ class KDLoss(nn.Module):
     The KL is summed over classes and averaged over the batch ("batchmean"). It is computed
     in fp32 even under autocast. Equal (e.g. constant) logits give exactly 0.
 
+    ``mode='binary_kl'`` is the binary KL ("BKL") of Hao et al.'s VanillaKD ablation (2023,
+    eq. 3 and Table 4), a sum over classes of per-class Bernoulli KLs, with the teacher's
+    softmax probabilities :math:`p^t = \mathrm{softmax}(t/\tau)` as targets and the
+    student's independent sigmoids :math:`q^s = \sigma(s/\tau)`:
+
+    .. math::
+        \mathcal{L}_{BKL} = w \cdot \tau^2 \cdot \frac{1}{N} \sum_{i=1}^{N} \sum_{c}
+            \Big[p^t_{ic} \log\frac{p^t_{ic}}{q^s_{ic}}
+            + (1 - p^t_{ic}) \log\frac{1 - p^t_{ic}}{1 - q^s_{ic}}\Big]
+
+    It is computed stably from the logits as BCE-with-logits minus the teacher's binary
+    entropy (which has no gradient). We follow eq. 3's reduction: a sum over classes, then
+    the batch mean (an element-mean BCE has the same gradient divided by C). Table 4 of the
+    paper: BKL 79.36 % vs KL 80.89 % with a BCE hard-label loss (ResNet-50, BEiTv2-L teacher,
+    A2, 300 epochs).
+
     Args:
         tau (float): Temperature :math:`\tau` (> 0). Defaults to 1.
         loss_weight (float): Weight :math:`w`. Defaults to 1.
+        mode (str): ``'kl'`` (softmax KL, Hinton) or ``'binary_kl'`` (eq. 3 above).
+            Defaults to ``'kl'``.
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0) -> None:
+    MODES = ('kl', 'binary_kl')
+
+    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0, mode: str = 'kl') -> None:
         super().__init__()
         if tau <= 0:
             raise ValueError(f'KDLoss: tau must be > 0, got {tau}')
+        if mode not in self.MODES:
+            raise ValueError(f'KDLoss: mode must be one of {self.MODES}, got {mode!r}')
         self.tau = float(tau)
         self.loss_weight = float(loss_weight)
+        self.mode = mode
 
     def forward(self, student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor) -> torch.Tensor:
@@ -41,10 +64,29 @@ class KDLoss(nn.Module):
             Tensor: scalar loss.
         """
         check_logits(student_logits, teacher_logits, type(self).__name__)
+        if self.mode == 'binary_kl':
+            kl = binary_kl(student_logits.float() / self.tau, teacher_logits.float() / self.tau)
+            return self.loss_weight * self.tau**2 * kl
         log_s = F.log_softmax(student_logits.float() / self.tau, dim=1)
         log_t = F.log_softmax(teacher_logits.float() / self.tau, dim=1)
         kl = F.kl_div(log_s, log_t, reduction='batchmean', log_target=True)
         return self.loss_weight * self.tau**2 * kl
+
+
+def binary_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Batch mean of the per-class Bernoulli KL(softmax(t) || sigmoid(s)), summed over classes.
+
+    Args:
+        student_logits (Tensor): (N, C) student logits (already divided by the temperature).
+        teacher_logits (Tensor): (N, C) teacher logits (likewise).
+
+    Returns:
+        Tensor: scalar loss.
+    """
+    p_t = F.softmax(teacher_logits, dim=1)
+    cross = F.binary_cross_entropy_with_logits(student_logits, p_t, reduction='none')
+    neg_entropy = torch.special.xlogy(p_t, p_t) + torch.special.xlogy(1 - p_t, 1 - p_t)
+    return (cross + neg_entropy).sum(dim=1).mean()
 
 
 def check_logits(student: torch.Tensor, teacher: torch.Tensor, name: str) -> None:

@@ -1,0 +1,24 @@
+# Mask R-CNN Swin-T-FPN, 1x schedule, COCO: Swin-T backbone distilled from Swin-S with
+# StableKD-5/3 on ImageNet (configs/stablekd/swin-t_swin-s_imagenet.py; paper 82.61 % top-1).
+# Everything but the backbone's initial weights is mmdet's own
+# swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py (which starts from the official Swin-T weights).
+#
+# The backbone checkpoint is the distillation checkpoint converted with
+#   python tools/convert_student.py work_dirs/stablekd_swin-t_swin-s_imagenet/epoch_300.pth \
+#       work_dirs/stablekd_swin-t_swin-s_imagenet/backbone_swin-t.pth --backbone-only
+# which writes mmpretrain's Swin in mmdet's SwinTransformer layout (mmstablekd/utils/
+# swin_convert.py): the same tensors, keys "backbone.*" (mmdet's Swin init_weights keeps only
+# those), and LayerNorm-initial norm0-norm2 (the detector's extra per-level norms, which no
+# classifier has). The keys are already mmdet's, hence convert_weights=False (True converts
+# the official Swin repository's names).
+_base_ = 'mmdet::swin/mask-rcnn_swin-t-p4-w7_fpn_1x_coco.py'
+
+backbone_checkpoint = 'work_dirs/stablekd_swin-t_swin-s_imagenet/backbone_swin-t.pth'
+model = dict(
+    backbone=dict(
+        convert_weights=False,
+        init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)))
+
+# Run management, not recipe: checkpoint every epoch, keep the last 3.
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+work_dir = './work_dirs/mask_rcnn_mask-rcnn_swin-t-stablekd_fpn_1x_coco'
