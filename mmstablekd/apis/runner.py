@@ -139,40 +139,42 @@ def run_train(cfg: Config) -> Runner:
 def build_test_cfg(args: argparse.Namespace) -> Config:
     """Merge ``tools/test.py`` flags into the config (mmpretrain 1.2's meaning and order).
 
-    Distiller configs are evaluated on their pure student. A distillation checkpoint carries
-    the teacher weights itself, so ``model.teacher_ckpt`` is not loaded; a student-only
-    checkpoint (keys ``backbone.*`` ..., e.g. ``student_epoch_60.pth``) is evaluated with the
-    config's ``model.student`` so its weights cannot silently fail to match.
+    As in mmpretrain: ``--amp`` sets ``test_cfg.fp16``; ``--show``/``--show-dir`` enable the
+    config's ``VisualizationHook``; ``--out`` with ``--out-item pred`` adds MMEngine's
+    ``DumpResults`` to the evaluators; the test loader gets mmpretrain's defaults;
+    ``--cfg-options`` are merged after these and override them.
 
-    Then, as in mmpretrain: ``--amp`` sets ``test_cfg.fp16``; ``--show``/``--show-dir``
-    enable the config's ``VisualizationHook``; ``--tta`` wraps the model in the config's
-    ``tta_model`` (default: mmpretrain's ``AverageClsScoreTTA``) over ``tta_pipeline`` (default:
-    the test pipeline with and without a horizontal flip); ``--out`` with ``--out-item pred``
-    adds MMEngine's ``DumpResults`` to the evaluators; the test loader gets mmpretrain's
-    defaults. ``--cfg-options`` are merged last and override all of these.
+    Then, reading the merged config: distiller configs are evaluated on their pure student. A
+    distillation checkpoint carries the teacher weights itself, so ``model.teacher_ckpt`` is
+    not loaded; a student-only checkpoint (keys ``backbone.*`` ..., e.g.
+    ``student_epoch_60.pth``) is evaluated with the config's ``model.student`` so its weights
+    cannot silently fail to match. Last, ``--tta`` wraps that model in the config's
+    ``tta_model`` (default: mmpretrain's ``AverageClsScoreTTA``) over ``tta_pipeline``
+    (default: the test pipeline with and without a horizontal flip).
     """
     cfg = _load_cfg(args)
     cfg.load_from = args.checkpoint
-    model = cfg.model
-    if 'student' in model and 'teacher' in model:
-        if _is_student_only(args.checkpoint):
-            student = model.student
-            cfg.model = student
-        else:
-            model.teacher_ckpt = None
     if args.amp:
         cfg.setdefault('test_cfg', ConfigDict())['fp16'] = True
     if args.show or args.show_dir is not None:
         _enable_visualization(cfg, args)
-    if args.tta:
-        _wrap_tta(cfg)
     if args.out and resolve_out_item(args.out, args.out_item) == 'pred':
         evaluators = cfg.test_evaluator
         evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
         cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.out)]
     apply_dataloader_defaults(cfg, ('test_dataloader', ), TEST_LOADER_DEFAULTS,
                               args.no_pin_memory)
-    return _merge_cfg_options(cfg, args)
+    _merge_cfg_options(cfg, args)
+    model = cfg.model
+    if 'student' in model and 'teacher' in model:
+        if _is_student_only(cfg.load_from):
+            student = model.student
+            cfg.model = student
+        else:
+            model.teacher_ckpt = None
+    if args.tta:
+        _wrap_tta(cfg)
+    return cfg
 
 
 def resolve_out_item(out: Optional[str], out_item: Optional[str]) -> Optional[str]:
