@@ -38,7 +38,8 @@ def register_config_scope() -> None:
     for node in vars(_mmpretrain_registry).values():
         if isinstance(node, Registry) and node.scope == 'mmpretrain' \
                 and SCOPE not in node.children:
-            Registry(node.name, parent=node, scope=SCOPE)
+            # locations: what MMEngine imports before a lookup in this node (registers ours)
+            Registry(node.name, parent=node, scope=SCOPE, locations=[SCOPE])
 
 
 register_config_scope()

@@ -28,7 +28,8 @@ from PIL import Image, ImageDraw
 try:
     from pycocotools import mask as mask_utils
 except ImportError as e:  # pragma: no cover - depends on the environment
-    raise ImportError('the tiny COCO writer needs pycocotools: pip install "mmstablekd[det]"') from e
+    raise ImportError('the tiny COCO writer needs pycocotools: '
+                      'pip install "mmstablekd[det]"') from e
 
 CLASSES: Tuple[str, ...] = ('rectangle', 'ellipse', 'triangle')
 SPLITS: Tuple[str, ...] = ('train', 'val')
