@@ -186,6 +186,7 @@ def test_coco_configs_only_swap_the_backbone(name, tmp_path):
     cfg = Config.fromfile(str(REPO / f'configs/mask_rcnn/mask-rcnn_r18-{name}_fpn_1x_coco.py'))
     cfg = cfg.to_dict()
     cfg.pop('backbone_checkpoint', None)
+    assert cfg.pop('work_dir') == f'./work_dirs/mask_rcnn_mask-rcnn_r18-{name}_fpn_1x_coco'
     backbone, neck = cfg['model'].pop('backbone'), cfg['model'].pop('neck')
     base_backbone, base_neck = mmdet_cfg['model'].pop('backbone'), mmdet_cfg['model'].pop('neck')
     assert cfg == mmdet_cfg  # data, schedule, heads, runtime (default_scope='mmdet') unchanged
