@@ -108,9 +108,10 @@ INSTALLED_CHECK = textwrap.dedent('''
     model = MODELS.build(cfg.model)  # mmengine's root registry, as the Runner does
     assert type(model).__name__ == 'StableKD' and model.num_recompositions == 2
     from mmstablekd.apis.quickstart import available_methods
-    for _, config in available_methods():
+    methods = available_methods()
+    for _, config in methods:
         assert Path(config).is_relative_to(pkg / '.mim' / 'configs'), config
-        Config.fromfile(config)
+    assert Config.fromfile(methods[1][1]).model.type == 'VanillaKD'  # KD: 3 levels of bases
     print('installed-ok', mmstablekd.__version__)
 ''')
 
