@@ -9,5 +9,6 @@ trust_checkpoints()
 
 from . import datasets, engine, models  # noqa: E402,F401
 
-__version__ = '0.1.0'
+from .version import __version__  # noqa: E402
+
 __all__ = ['__version__', 'datasets', 'engine', 'models', 'trust_checkpoints']

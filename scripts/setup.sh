@@ -3,7 +3,8 @@
 #
 # Creates $VENV (default .venv), installs torch/torchvision, builds the patched mmcv 2.1.0
 # wheel once into a cache keyed by Python and torch version (default ~/.cache/mmstablekd),
-# installs the rest of the MM stack and the project itself (editable).
+# installs the rest of the MM stack at the exact versions of requirements/dev-pins.txt and the
+# project itself (editable; this links mmstablekd/.mim/{configs,tools} to the checkout).
 # A second run takes seconds: every step checks whether it is already done.
 set -euo pipefail
 
@@ -68,10 +69,14 @@ fi
 
 # 4. the rest of the stack, the dev tools and the project itself
 if ! "$PY" -c "import mmstablekd, mmpretrain, mmdet, timm, pycocotools, pytest, ruff" 2>/dev/null \
-   || [ "$ROOT/requirements.txt" -nt "$VENV/.mmstablekd-installed" ] \
-   || [ "$ROOT/setup.py" -nt "$VENV/.mmstablekd-installed" ]; then
+   || [ -n "$(find "$ROOT/requirements.txt" "$ROOT/requirements" "$ROOT/setup.py" \
+              "$ROOT/pyproject.toml" -newer "$VENV/.mmstablekd-installed" 2>/dev/null)" ] \
+   || [ ! -e "$VENV/.mmstablekd-installed" ]; then
   log "installing MM stack, dev tools and mmstablekd (editable)"
-  "${PIP[@]}" -c "$CONSTRAINTS" -r requirements.txt -r requirements-dev.txt
+  # requirements.txt has ranges (what `pip install mmstablekd[det]` accepts); the exact
+  # versions of this environment come from requirements/dev-pins.txt.
+  "${PIP[@]}" -c "$CONSTRAINTS" -r requirements/dev-pins.txt -r requirements.txt \
+    -r requirements-dev.txt
   "${PIP[@]}" -c "$CONSTRAINTS" --no-build-isolation --no-deps -e .
   touch "$VENV/.mmstablekd-installed"
 fi

@@ -30,9 +30,16 @@ def test_balanced_set_stays_exactly_balanced(fraction):
 
 
 def test_imbalanced_set_keeps_class_proportions():
-    labels = np.array([0] * 100 + [1] * 30 + [2] * 3 + [3] * 1)
+    labels = np.array([0] * 100 + [1] * 30 + [2] * 10 + [3] * 5)
     idx = balanced_subset_indices(labels, 0.2, seed=0)
-    assert collections.Counter(labels[idx].tolist()) == {0: 20, 1: 6, 2: 1, 3: 1}
+    assert collections.Counter(labels[idx].tolist()) == {0: 20, 1: 6, 2: 2, 3: 1}
+    assert balanced_subset_indices(labels, 1.0, seed=0) == list(range(len(labels)))
+
+
+def test_unstratifiable_set_is_a_clear_error():
+    labels = np.array([0] * 10 + [1] * 1)  # sklearn cannot stratify a one-sample class
+    with pytest.raises(ValueError, match=r'ClassBalancedSubset: cannot keep .*0\.5 of 11'):
+        balanced_subset_indices(labels, 0.5, seed=0)
 
 
 def test_selection_is_random_not_the_first_samples_of_each_class():
@@ -91,8 +98,9 @@ def test_wraps_the_quickstart_digits_data(tmp_path):
         fraction=0.4, seed=7)
     full = subset.dataset
     counts = collections.Counter(subset.get_cat_ids(i)[0] for i in range(len(subset)))
-    assert [counts[c] for c in range(10)] == [
-        int(np.floor(0.4 * n + 0.5)) for n in meta['counts']['train']]
+    n_train = meta['counts']['train']
+    assert len(subset) == int(0.4 * sum(n_train))
+    assert all(abs(counts[c] - 0.4 * n) < 1 for c, n in enumerate(n_train))
     # the wrapper's samples are the full set's samples at the selected indices
     assert subset.get_data_info(3)['img_path'] == full.get_data_info(subset.indices[3])['img_path']
     assert subset[3]['data_samples'].gt_label.item() == subset.get_cat_ids(3)[0]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mmengine
 import pytest
 import torch
 
@@ -60,6 +61,14 @@ def test_teacher_trains_tests_and_resumes(teacher_run):
              '--cfg-options', *NARROW)
     metrics = json.loads(out.read_text())
     assert 0.0 <= metrics['accuracy/top1'] <= 100.0
+    # mmpretrain's --out-item pred (the default for .pkl): MMEngine's DumpResults pickle
+    preds = work / 'preds.pkl'
+    run_tool('test.py', cfg, ckpt, '--work-dir', work / 'test', '--out', preds,
+             '--cfg-options', *NARROW)
+    results = mmengine.load(preds)
+    assert len(results) == 16  # the tiny test split
+    hits = [int(r['pred_label']) == int(r['gt_label']) for r in results]
+    assert 100.0 * sum(hits) / len(hits) == pytest.approx(metrics['accuracy/top1'])
     log = run_tool('train.py', cfg, '--work-dir', work, '--resume', ckpt, '--cfg-options',
                    'train_cfg.max_epochs=2', *NARROW)
     assert 'resumed epoch: 1' in log
@@ -123,6 +132,20 @@ def test_dist_train_sh_runs_two_processes_on_cpu(teacher_run, tmp_path):
     assert 'Distributed training: True' in log and "dist_cfg: {'backend': 'gloo'}" in log
     assert 'GPU number: 2' in log  # mmengine's name for the world size
     assert (tmp_path / 'w' / 'epoch_1.pth').is_file()
+
+
+def test_dist_test_sh_runs_two_processes_on_cpu(teacher_run, tmp_path):
+    cfg, work = teacher_run
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHON=sys.executable, PORT='29519',
+               OMP_NUM_THREADS='1')
+    out = tmp_path / 'metrics.yaml'
+    proc = subprocess.run(
+        ['bash', str(REPO / 'tools/dist_test.sh'), str(cfg), str(work / 'epoch_1.pth'), '2',
+         '--work-dir', str(tmp_path / 'w'), '--out', str(out), '--cfg-options', *NARROW],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert 'Distributed training: True' in proc.stdout + proc.stderr
+    assert 0.0 <= mmengine.load(out)['accuracy/top1'] <= 100.0  # one writer, valid yaml
 
 
 def test_default_work_dir_keeps_method_folders_apart():

@@ -22,6 +22,7 @@ from pathlib import Path
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 
 import torch  # noqa: E402
+from mmengine.utils.dl_utils import collect_env  # noqa: E402
 
 from mmstablekd.apis import benchmark as bm  # noqa: E402
 from mmstablekd.apis.quickstart import available_methods, ensure_teacher  # noqa: E402
@@ -63,7 +64,9 @@ def machine(device: str) -> str:
             cpu = next(line.split(':', 1)[1].strip() for line in f if 'model name' in line)
     except (OSError, StopIteration):
         pass
-    return (f'{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, '
+    env = collect_env()  # MMEngine's environment report (what its Runner logs)
+    return (f'{cpu}, {os.cpu_count()} logical CPUs, Python {env["Python"].split()[0]}, '
+            f'torch {env["PyTorch"]}, MMEngine {env["MMEngine"]}, '
             f'{torch.get_num_threads()} torch thread(s), device {device}')
 
 

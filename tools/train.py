@@ -1,9 +1,11 @@
 """Train a model (a distiller or a plain mmpretrain classifier) from an MM config.
 
-Thin wrapper over ``mmengine.runner.Runner`` with mmpretrain's flags; the logic lives in
-:mod:`mmstablekd.apis.runner`.
+Thin wrapper over ``mmengine.runner.Runner`` with every flag of mmpretrain 1.2's
+``tools/train.py``, in the same meaning and order (``--cfg-options`` last); the logic lives
+in :mod:`mmstablekd.apis.runner`.
 """
 import argparse
+import os
 
 from mmengine.config import DictAction
 
@@ -17,17 +19,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
                         help='resume from the given checkpoint, or from the latest one in '
                              'the work dir if no path is given')
-    parser.add_argument('--amp', action='store_true', help='enable automatic mixed precision')
+    parser.add_argument('--amp', action='store_true',
+                        help='automatic mixed precision (fp16 on CUDA, bf16 on CPU)')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate with the total batch size')
+    parser.add_argument('--no-pin-memory', action='store_true',
+                        help='pin_memory=False in every data loader')
+    parser.add_argument('--no-persistent-workers', action='store_true',
+                        help='persistent_workers=False in every data loader')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config settings, e.g. train_cfg.max_epochs=3')
+                        help='override config settings, e.g. train_cfg.max_epochs=3; merged '
+                             'last, so they override the other flags')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
 
 
 def main(argv=None) -> None:

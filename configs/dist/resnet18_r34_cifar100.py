@@ -13,3 +13,4 @@ model = dict(_delete_=True,
              beta=1.0,
              gamma=1.0,
              tau=1.0)
+work_dir = './work_dirs/dist_resnet18_r34_cifar100'

@@ -21,3 +21,4 @@ optim_wrapper = dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_de
 param_scheduler = [
     dict(type='OneCycleLR', eta_max=0.1, by_epoch=True, convert_to_iter_based=True)]
 custom_hooks = [dict(type='StudentCheckpointHook')]
+work_dir = './work_dirs/kd_resnet18_r34_cifar100'

@@ -26,3 +26,4 @@ param_scheduler = [
 ]
 custom_hooks = [dict(type='StudentCheckpointHook')]
 auto_scale_lr = dict(base_batch_size=512)
+work_dir = './work_dirs/kd_resnet18_r34_imagenet'

@@ -14,3 +14,4 @@ model = dict(
     student=_base_.model,  # mmpretrain's ImageClassifier config, as is
     teacher=dict(_base_.model, backbone=dict(_base_.model.backbone, depth=34)),
     teacher_ckpt='work_dirs/teachers_resnet34_cifar10/epoch_200.pth')
+work_dir = './work_dirs/kd_resnet18_r34_mmpretrain-cifar10'

@@ -15,3 +15,4 @@ model = dict(
         depth=18,
         init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
     neck=dict(in_channels=[64, 128, 256, 512]))
+work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-kd_fpn_1x_coco'

@@ -12,3 +12,4 @@ _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 model = dict(
     backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512]))
+work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-scratch_fpn_1x_coco'

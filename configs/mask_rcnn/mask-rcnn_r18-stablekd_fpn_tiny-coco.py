@@ -59,3 +59,4 @@ optim_wrapper = dict(optimizer=dict(lr=0.01), clip_grad=dict(max_norm=35, norm_t
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(interval=12),
                      visualization=dict(draw=False))
 log_processor = dict(window_size=4)
+work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-stablekd_fpn_tiny-coco'

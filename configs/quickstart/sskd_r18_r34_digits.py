@@ -16,3 +16,4 @@ param_scheduler = []
 custom_hooks = [dict(type='SSKDStageHook'), dict(type='StudentCheckpointHook')]
 train_cfg = dict(max_epochs=6, val_begin=1)
 default_hooks = _base_.digits_default_hooks
+work_dir = './work_dirs/quickstart_sskd_r18_r34_digits'

@@ -7,3 +7,4 @@ model = dict(backbone=dict(depth=18))
 param_scheduler = dict(_delete_=True, type='OneCycleLR', eta_max=0.1, by_epoch=True,
                        convert_to_iter_based=True)
 train_cfg = dict(max_epochs=6)
+work_dir = './work_dirs/quickstart_student_r18_digits'

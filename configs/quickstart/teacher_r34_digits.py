@@ -11,3 +11,4 @@ test_dataloader = val_dataloader
 param_scheduler = dict(milestones=[8, 12])
 train_cfg = dict(max_epochs=_base_.digits_teacher_epochs)
 default_hooks = _base_.digits_default_hooks
+work_dir = './work_dirs/quickstart_teacher_r34_digits'

@@ -38,3 +38,4 @@ custom_hooks = [
 train_cfg = dict(val_begin=sum(stage_epochs[:-1]) + 1)
 # Only the current stage gets gradients: DDP must tolerate unused parameters.
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
+work_dir = './work_dirs/sskd_resnet18_r34_cifar100'

@@ -42,3 +42,4 @@ val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
                      logger=dict(type='LoggerHook', interval=50))
+work_dir = './work_dirs/stablekd_resnet18_r34_cifar100'

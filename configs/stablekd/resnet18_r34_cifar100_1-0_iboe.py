@@ -6,3 +6,4 @@ custom_hooks = _base_.custom_hooks + [
     dict(type='IBOEHook', module_paths=['student.head', 'student.backbone.layer4'],
          metric_key='accuracy/top1', window=5),
 ]
+work_dir = './work_dirs/stablekd_resnet18_r34_cifar100_1-0_iboe'

@@ -5,3 +5,4 @@ num_recompositions = 1
 model = dict(boundaries=['backbone.layer2', 'backbone.layer4'],
              num_recompositions=num_recompositions)
 param_scheduler = dict(num_stages=num_recompositions + 1)
+work_dir = './work_dirs/stablekd_resnet18_r34_cifar100_3-1'

@@ -4,3 +4,4 @@
 _base_ = ['./resnet18_r34_cifar100.py']
 
 model = dict(distill_loss=dict(_delete_=True, type='DISTLoss', beta=1.0, gamma=1.0, tau=1.0))
+work_dir = './work_dirs/stablekd_resnet18_r34_cifar100_dist'

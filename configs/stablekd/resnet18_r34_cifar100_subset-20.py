@@ -7,3 +7,4 @@ train_dataloader = dict(dataset=dict(
     _delete_=True, type='ClassBalancedSubset', fraction=0.2, seed=0,
     dataset=_base_.train_dataloader.dataset))
 train_cfg = dict(max_epochs=300)  # Table 2 trains every subset for 300 epochs
+work_dir = './work_dirs/stablekd_resnet18_r34_cifar100_subset-20'

@@ -51,3 +51,4 @@ val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+work_dir = './work_dirs/stablekd_resnet18_r34_imagenet'

@@ -68,3 +68,4 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep
 # StableKD trains every student parameter in every stage and the teacher has
 # requires_grad=False, so DDP needs no unused-parameter search (MMEngine's default).
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=False)
+work_dir = './work_dirs/stablekd_swin-t_swin-s_imagenet'

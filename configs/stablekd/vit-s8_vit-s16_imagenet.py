@@ -66,3 +66,4 @@ auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
 # Every student parameter is trained in every stage: no unused-parameter search under DDP.
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=False)
+work_dir = './work_dirs/stablekd_vit-s8_vit-s16_imagenet'

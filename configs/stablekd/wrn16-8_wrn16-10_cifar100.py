@@ -34,3 +34,4 @@ train_cfg = dict(max_epochs=200)
 # The projectors are used only while their boundary is active (stage 0); in the last stage
 # they get no gradient, so DDP must look for unused parameters.
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=True)
+work_dir = './work_dirs/stablekd_wrn16-8_wrn16-10_cifar100'

@@ -16,3 +16,4 @@ param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[60, 120, 1
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
                      logger=dict(type='LoggerHook', interval=50))
+work_dir = './work_dirs/teachers_resnet34_cifar100'

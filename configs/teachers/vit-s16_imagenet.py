@@ -8,3 +8,4 @@ _base_ = ['mmpretrain::deit/deit-small_4xb256_in1k.py']
 model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=384, num_layers=16, num_heads=6,
                                      feedforward_channels=384 * 4)))
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+work_dir = './work_dirs/teachers_vit-s16_imagenet'

@@ -24,3 +24,4 @@ val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
                      logger=dict(type='LoggerHook', interval=50))
+work_dir = './work_dirs/teachers_wrn16-10_cifar100'

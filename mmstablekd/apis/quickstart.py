@@ -1,10 +1,12 @@
 """The quickstart comparison: train the teacher once, then every method x seed on the digits.
 
-Everything runs through MMEngine's ``Runner`` on the repo configs in ``configs/quickstart/``
-(each a real method config with digits-sized overrides). A :class:`RecorderHook` collects,
-per run, the validation top-1 of every epoch, the training wall time of every epoch and the
-learning rate and distillation stage of every iteration; :func:`run_comparison` turns the runs
-into a table (:func:`format_table`) and, via :mod:`mmstablekd.visualization.plots`, into PNGs.
+Everything runs through MMEngine's ``Runner`` on the configs in ``configs/quickstart/`` (each
+a real method config with digits-sized overrides; found through the package by
+:func:`mmstablekd.utils.mim.mim_dir`, so an installed wheel runs it too). A
+:class:`RecorderHook` collects, per run, the validation top-1 of every epoch, the training
+wall time of every epoch and the learning rate and distillation stage of every iteration;
+:func:`run_comparison` turns the runs into a table (:func:`format_table`) and, via
+:mod:`mmstablekd.visualization.plots`, into PNGs.
 """
 import dataclasses
 import gc
@@ -25,8 +27,8 @@ from mmengine.runner import Runner
 from mmstablekd.datasets.digits import write_digits_dataset
 from mmstablekd.utils import trust_checkpoints
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CONFIG_DIR = REPO_ROOT / 'configs' / 'quickstart'
+from mmstablekd.utils.mim import mim_dir  # configs of the installed package or the checkout
+CONFIG_DIR = mim_dir('configs') / 'quickstart'
 TEACHER = ('ResNet-34 teacher', 'teacher_r34_digits.py')
 # (name in tables and plots, config under configs/quickstart/), in table order.
 METHODS: List[Tuple[str, str]] = [

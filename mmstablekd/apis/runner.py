@@ -1,11 +1,13 @@
 """What ``tools/train.py`` and ``tools/test.py`` do: config + CLI flags -> MMEngine Runner."""
 import argparse
-import json
+import copy
 import os.path as osp
-from typing import Optional
+from typing import Optional, Sequence
 
+import mmengine
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, ConfigDict
+from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 from mmstablekd.utils import trust_checkpoints
@@ -17,8 +19,6 @@ from .distributed import prepare_cpu_distributed
 def _load_cfg(args: argparse.Namespace) -> Config:
     trust_checkpoints()
     cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -42,12 +42,67 @@ def default_work_dir(config: str) -> str:
     return osp.join('./work_dirs', name)
 
 
+def _merge_cfg_options(cfg: Config, args: argparse.Namespace) -> Config:
+    """``--cfg-options`` go in last, so they override what every other flag set (as in
+    mmpretrain's tools, e.g. ``--work-dir a --cfg-options work_dir=b`` uses ``b``)."""
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def apply_dataloader_defaults(cfg: Config, fields: Sequence[str], defaults: dict,
+                              no_pin_memory: bool = False,
+                              no_persistent_workers: bool = False) -> Config:
+    """mmpretrain's tools' data loader defaults and the ``--no-pin-memory`` /
+    ``--no-persistent-workers`` flags.
+
+    A key the config sets wins over ``defaults``; the flags win over both. One deviation from
+    mmpretrain: ``persistent_workers`` defaults to False when ``num_workers`` is 0 (PyTorch
+    refuses ``persistent_workers=True`` without workers). Configs whose ``default_scope`` is
+    not ``mmpretrain`` (e.g. the mmdet Mask R-CNN configs) keep their loaders: mmdet batches
+    with ``pseudo_collate``, so mmpretrain's ``default_collate`` would break them.
+
+    Args:
+        cfg (Config): Modified in place.
+        fields (Sequence[str]): E.g. ``('train_dataloader', 'val_dataloader')``.
+        defaults (dict): Loader keys and their default values.
+        no_pin_memory (bool): Force ``pin_memory=False``.
+        no_persistent_workers (bool): Force ``persistent_workers=False``.
+
+    Returns:
+        Config: ``cfg``.
+    """
+    use_defaults = cfg.get('default_scope', 'mmpretrain') == 'mmpretrain'
+    for field in fields:
+        loader = cfg.get(field)
+        if loader is None:
+            continue
+        merged = ConfigDict(copy.deepcopy(defaults) if use_defaults else {})
+        merged.update(loader)
+        if merged.get('persistent_workers') and not merged.get('num_workers', 0) \
+                and 'persistent_workers' not in loader:
+            merged.persistent_workers = False
+        if no_pin_memory:
+            merged.pin_memory = False
+        if no_persistent_workers:
+            merged.persistent_workers = False
+        cfg[field] = merged
+    return cfg
+
+
+TRAIN_LOADER_DEFAULTS = dict(pin_memory=True, persistent_workers=True,
+                             collate_fn=dict(type='default_collate'))
+TEST_LOADER_DEFAULTS = dict(pin_memory=True, collate_fn=dict(type='default_collate'))
+
+
 def build_train_cfg(args: argparse.Namespace) -> Config:
-    """Merge ``tools/train.py`` flags into the config (mmpretrain's semantics).
+    """Merge ``tools/train.py`` flags into the config (mmpretrain 1.2's meaning and order).
 
     ``--amp`` selects MMEngine's ``AmpOptimWrapper`` (fp16, dynamic loss scale) on CUDA and
     mmstablekd's ``CPUAmpOptimWrapper`` (bf16 autocast) on CPU. ``--resume`` without a path
-    resumes from the latest checkpoint of the work dir.
+    resumes from the latest checkpoint of the work dir. The loaders get mmpretrain's defaults
+    (:func:`apply_dataloader_defaults`). ``--cfg-options`` are merged last and override all
+    of these.
     """
     cfg = _load_cfg(args)
     if args.no_validate:
@@ -64,7 +119,10 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     if args.auto_scale_lr:
         cfg.auto_scale_lr.enable = True
-    return cfg
+    apply_dataloader_defaults(cfg, ('train_dataloader', 'val_dataloader', 'test_dataloader'),
+                              TRAIN_LOADER_DEFAULTS, args.no_pin_memory,
+                              args.no_persistent_workers)
+    return _merge_cfg_options(cfg, args)
 
 
 def run_train(cfg: Config) -> Runner:
@@ -79,23 +137,90 @@ def run_train(cfg: Config) -> Runner:
 
 
 def build_test_cfg(args: argparse.Namespace) -> Config:
-    """Merge ``tools/test.py`` flags into the config.
+    """Merge ``tools/test.py`` flags into the config (mmpretrain 1.2's meaning and order).
 
-    Distiller configs are evaluated on their pure student. A distillation checkpoint carries
-    the teacher weights itself, so ``model.teacher_ckpt`` is not loaded; a student-only
-    checkpoint (keys ``backbone.*`` ..., e.g. ``student_epoch_60.pth``) is evaluated with the
-    config's ``model.student`` so its weights cannot silently fail to match.
+    As in mmpretrain: ``--amp`` sets ``test_cfg.fp16``; ``--show``/``--show-dir`` enable the
+    config's ``VisualizationHook``; ``--out`` with ``--out-item pred`` adds MMEngine's
+    ``DumpResults`` to the evaluators; the test loader gets mmpretrain's defaults;
+    ``--cfg-options`` are merged after these and override them.
+
+    Then, reading the merged config: distiller configs are evaluated on their pure student. A
+    distillation checkpoint carries the teacher weights itself, so ``model.teacher_ckpt`` is
+    not loaded; a student-only checkpoint (keys ``backbone.*`` ..., e.g.
+    ``student_epoch_60.pth``) is evaluated with the config's ``model.student`` so its weights
+    cannot silently fail to match. Last, ``--tta`` wraps that model in the config's
+    ``tta_model`` (default: mmpretrain's ``AverageClsScoreTTA``) over ``tta_pipeline``
+    (default: the test pipeline with and without a horizontal flip).
     """
     cfg = _load_cfg(args)
     cfg.load_from = args.checkpoint
+    if args.amp:
+        cfg.setdefault('test_cfg', ConfigDict())['fp16'] = True
+    if args.show or args.show_dir is not None:
+        _enable_visualization(cfg, args)
+    if args.out and resolve_out_item(args.out, args.out_item) == 'pred':
+        evaluators = cfg.test_evaluator
+        evaluators = list(evaluators) if isinstance(evaluators, (list, tuple)) else [evaluators]
+        cfg.test_evaluator = evaluators + [dict(type='DumpResults', out_file_path=args.out)]
+    apply_dataloader_defaults(cfg, ('test_dataloader', ), TEST_LOADER_DEFAULTS,
+                              args.no_pin_memory)
+    _merge_cfg_options(cfg, args)
     model = cfg.model
     if 'student' in model and 'teacher' in model:
-        if _is_student_only(args.checkpoint):
+        if _is_student_only(cfg.load_from):
             student = model.student
             cfg.model = student
         else:
             model.teacher_ckpt = None
+    if args.tta:
+        _wrap_tta(cfg)
     return cfg
+
+
+def resolve_out_item(out: Optional[str], out_item: Optional[str]) -> Optional[str]:
+    """What ``tools/test.py --out`` writes: ``'metrics'`` or ``'pred'``.
+
+    As in mmpretrain, ``--out-item`` picks it and needs ``--out``. Without ``--out-item``,
+    mmpretrain dumps predictions, which MMEngine's ``DumpResults`` can only pickle; so a
+    ``.pkl``/``.pickle`` file gets predictions and any other file (``.json``, ``.yaml``) the
+    metrics, the one reading that works for that file type.
+
+    Raises:
+        ValueError: ``out_item`` without ``out``, or predictions to a non-pickle file.
+    """
+    if out is None:
+        if out_item is not None:
+            raise ValueError('--out-item needs --out (the file to write)')
+        return None
+    pickle = out.endswith(('.pkl', '.pickle'))
+    item = out_item or ('pred' if pickle else 'metrics')
+    if item == 'pred' and not pickle:
+        raise ValueError(f'--out-item pred writes a pickle (MMEngine DumpResults); --out '
+                         f'{out!r} must end with .pkl or .pickle')
+    return item
+
+
+def _enable_visualization(cfg: Config, args: argparse.Namespace) -> None:
+    vis = cfg.get('default_hooks', {}).get('visualization')
+    if vis is None:
+        raise ValueError('--show/--show-dir need default_hooks.visualization in the config, '
+                         "e.g. default_hooks = dict(visualization=dict(type='VisualizationHook'))"
+                         " (mmpretrain's default_runtime.py has it)")
+    vis.update(enable=True, show=args.show, wait_time=args.wait_time, out_dir=args.show_dir,
+               interval=args.interval)
+
+
+def _wrap_tta(cfg: Config) -> None:
+    """mmpretrain's ``--tta``: the config's ``tta_model``/``tta_pipeline`` or flip averaging."""
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        pipeline = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+        flips = [dict(type='RandomFlip', prob=1.), dict(type='RandomFlip', prob=0.)]
+        pipeline[-1] = dict(type='TestTimeAug', transforms=[flips, [pipeline[-1]]])
+        cfg.tta_pipeline = pipeline
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
 def _is_student_only(path: str) -> bool:
@@ -109,6 +234,6 @@ def run_test(cfg: Config, out: Optional[str] = None) -> dict:
     runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
     metrics = runner.test()
     if out:
-        with open(out, 'w') as f:
-            json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
+        if is_main_process():  # one writer under DDP; format from the suffix (json/yaml/pkl)
+            mmengine.dump({k: float(v) for k, v in metrics.items()}, out)
     return metrics

@@ -1,10 +1,10 @@
 """A fixed-seed, class-balanced random fraction of a training set (StableKD Table 2)."""
 import copy
-import math
 from typing import List, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
+from sklearn.model_selection import train_test_split
 
 from mmstablekd.registry import DATASETS
 
@@ -12,10 +12,11 @@ from mmstablekd.registry import DATASETS
 def balanced_subset_indices(labels: Sequence[int], fraction: float, seed: int) -> List[int]:
     """Indices of a stratified random subset.
 
-    Every class ``c`` with ``n_c`` samples keeps ``max(1, floor(fraction * n_c + 0.5))`` of
-    them, drawn without replacement by ``numpy.random.default_rng(seed)`` (classes visited in
-    ascending label order), so the class proportions of the full set are preserved; a
-    balanced set (CIFAR-100: 500 per class) stays exactly balanced (20 %: 100 per class).
+    ``sklearn.model_selection.train_test_split(stratify=labels, random_state=seed)`` keeps
+    ``floor(fraction * N)`` of the ``N`` samples, spread over the classes in proportion to
+    their size (scikit-learn rounds the per-class counts so they add up), so the class
+    proportions of the full set are preserved and a balanced set (CIFAR-100: 500 per class)
+    stays exactly balanced (20 %: 100 per class). ``fraction=1`` keeps everything.
 
     Args:
         labels (Sequence[int]): Label of every sample of the full set.
@@ -24,15 +25,22 @@ def balanced_subset_indices(labels: Sequence[int], fraction: float, seed: int) -
 
     Returns:
         list[int]: Sorted indices into the full set.
+
+    Raises:
+        ValueError: The split cannot be stratified (a class with a single sample, or fewer
+            kept/left-out samples than classes); the message says which and why.
     """
     labels = np.asarray(labels, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(labels):
-        members = np.flatnonzero(labels == c)
-        k = max(1, math.floor(fraction * len(members) + 0.5))
-        keep.append(rng.permutation(members)[:k])
-    return sorted(int(i) for i in np.concatenate(keep)) if keep else []
+    if fraction >= 1:
+        return list(range(len(labels)))
+    try:
+        keep, _ = train_test_split(np.arange(len(labels)), train_size=fraction,
+                                   stratify=labels, random_state=seed)
+    except ValueError as e:
+        raise ValueError(f'ClassBalancedSubset: cannot keep a class-balanced fraction '
+                         f'{fraction} of {len(labels)} samples in '
+                         f'{len(np.unique(labels))} classes: {e}') from e
+    return sorted(int(i) for i in keep)
 
 
 @DATASETS.register_module()

@@ -9,8 +9,9 @@ mmpretrain's :class:`~mmpretrain.datasets.CustomDataset` (one sub-folder per cla
     root/test/0/...           root/test/9/...
     root/meta.json            # split, counts, checksum: makes a second call a no-op
 
-The train/test split is fixed and stratified: in every class a seeded permutation puts
-``round(test_fraction * n_class)`` images in ``test``. Pixel values 0..16 are mapped linearly
+The train/test split is fixed and stratified: scikit-learn's
+``train_test_split(stratify=labels, random_state=seed)`` holds out ``ceil(test_fraction * N)``
+images, spread over the classes in proportion to their size. Pixel values 0..16 are mapped linearly
 to 0..255; the images keep their native 8x8 size (the pipeline resizes them).
 """
 import hashlib
@@ -21,7 +22,7 @@ from typing import Dict, Tuple, Union
 import numpy as np
 from PIL import Image
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: split by sklearn.model_selection.train_test_split
 SPLITS = ('train', 'test')
 
 
@@ -43,27 +44,23 @@ def load_digits_arrays() -> Tuple[np.ndarray, np.ndarray]:
 
 def split_indices(labels: np.ndarray, test_fraction: float,
                   seed: int) -> Dict[str, np.ndarray]:
-    """Stratified, seeded train/test split.
+    """Stratified, seeded train/test split (``sklearn.model_selection.train_test_split``).
 
     Args:
         labels (np.ndarray): (N,) integer class labels.
-        test_fraction (float): Share of every class that goes to ``test``, in (0, 1).
-        seed (int): Seed of the per-class permutations.
+        test_fraction (float): Share of the set (and so of every class) that goes to
+            ``test``, in (0, 1).
+        seed (int): ``random_state`` of the split.
 
     Returns:
         dict: ``{'train': idx, 'test': idx}``, sorted index arrays that partition ``0..N-1``.
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f'test_fraction must be in (0, 1), got {test_fraction}')
-    rng = np.random.RandomState(seed)
-    train, test = [], []
-    for c in np.unique(labels):
-        idx = np.flatnonzero(labels == c)
-        idx = idx[rng.permutation(len(idx))]
-        n_test = int(round(test_fraction * len(idx)))
-        test.append(idx[:n_test])
-        train.append(idx[n_test:])
-    return dict(train=np.sort(np.concatenate(train)), test=np.sort(np.concatenate(test)))
+    from sklearn.model_selection import train_test_split
+    train, test = train_test_split(np.arange(len(labels)), test_size=test_fraction,
+                                   stratify=labels, random_state=seed)
+    return dict(train=np.sort(train), test=np.sort(test))
 
 
 def _checksum(images: np.ndarray, labels: np.ndarray, split: Dict[str, np.ndarray]) -> str:

@@ -13,8 +13,9 @@ Layout written under ``root`` (the same as COCO's, so only paths change in a con
 
 Every image holds 1..``max_shapes`` non-overlapping shapes (``rectangle``, ``ellipse``,
 ``triangle``) in random colours on a noisy background. The polygon stored as the instance
-mask is exactly the polygon that was filled, so masks and pixels agree; the box is the
-polygon's extent and the area its shoelace area.
+mask is exactly the polygon that was filled, so masks and pixels agree; the box and the area
+are those of the polygon rasterised by ``pycocotools.mask`` (COCO's own convention: the area
+counts mask pixels), so they equal what ``COCO.annToMask`` gives back.
 """
 import json
 import os.path as osp
@@ -23,6 +24,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+try:
+    from pycocotools import mask as mask_utils
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError('the tiny COCO writer needs pycocotools: '
+                      'pip install "mmstablekd[det]"') from e
 
 CLASSES: Tuple[str, ...] = ('rectangle', 'ellipse', 'triangle')
 SPLITS: Tuple[str, ...] = ('train', 'val')
@@ -54,11 +61,20 @@ def shape_polygon(kind: str, box: Box, rng: np.random.Generator) -> List[Tuple[f
     raise ValueError(f'unknown shape kind {kind!r}; expected one of {CLASSES}')
 
 
-def polygon_area(points: Sequence[Tuple[float, float]]) -> float:
-    """Shoelace area of a simple polygon given as (x, y) vertices."""
-    xy = np.asarray(points, dtype=np.float64)
-    x, y = xy[:, 0], xy[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+def polygon_area_bbox(flat: Sequence[float], height: int,
+                      width: int) -> Tuple[float, List[float]]:
+    """Area (mask pixels) and ``[x, y, w, h]`` box of a polygon, as COCO computes them.
+
+    Args:
+        flat (Sequence[float]): Polygon ``[x0, y0, x1, y1, ...]`` in pixels.
+        height (int): Image height.
+        width (int): Image width.
+
+    Returns:
+        tuple: (area, bbox), from ``pycocotools.mask`` (``frPyObjects`` -> ``area``/``toBbox``).
+    """
+    rle = mask_utils.merge(mask_utils.frPyObjects([list(flat)], height, width))
+    return float(mask_utils.area(rle)), [float(v) for v in mask_utils.toBbox(rle)]
 
 
 def _overlaps(box: Box, others: Sequence[Box], margin: float) -> bool:
@@ -101,13 +117,11 @@ def draw_image(rng: np.random.Generator, size: int, max_shapes: int
 
 
 def _annotation(ann_id: int, image_id: int, label: int,
-                polygon: Sequence[Tuple[float, float]]) -> dict:
-    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
-    x0, y0 = min(xs), min(ys)
+                polygon: Sequence[Tuple[float, float]], size: int) -> dict:
+    flat = [round(v, 2) for p in polygon for v in p]
+    area, bbox = polygon_area_bbox(flat, size, size)
     return dict(id=ann_id, image_id=image_id, category_id=label + 1, iscrowd=0,
-                bbox=[round(x0, 2), round(y0, 2), round(max(xs) - x0, 2), round(max(ys) - y0, 2)],
-                area=round(polygon_area(polygon), 2),
-                segmentation=[[round(v, 2) for p in polygon for v in p]])
+                bbox=bbox, area=area, segmentation=[flat])
 
 
 def write_split(root: Path, split: str, num_images: int, size: int, max_shapes: int,
@@ -121,7 +135,8 @@ def write_split(root: Path, split: str, num_images: int, size: int, max_shapes: 
         Image.fromarray(pixels).save(root / split / file_name)
         images.append(dict(id=image_id, file_name=file_name, width=size, height=size))
         for label, polygon in shapes:
-            annotations.append(_annotation(len(annotations) + 1, image_id, label, polygon))
+            annotations.append(_annotation(len(annotations) + 1, image_id, label, polygon,
+                                           size))
     coco = dict(images=images, annotations=annotations,
                 categories=[dict(id=i + 1, name=n, supercategory='shape')
                             for i, n in enumerate(CLASSES)])

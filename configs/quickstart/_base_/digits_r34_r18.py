@@ -1,5 +1,5 @@
-# Quickstart data and network sizes: scikit-learn's 8x8 handwritten digits (10 classes, 1,438
-# train / 359 test images; written to data/digits by mmstablekd.datasets.digits, e.g. by
+# Quickstart data and network sizes: scikit-learn's 8x8 handwritten digits (10 classes, 1,437
+# train / 360 test images; written to data/digits by mmstablekd.datasets.digits, e.g. by
 # `python tools/quickstart.py`), resized to 16x16, and ResNet_CIFAR widths 16-32-64-128.
 # The quickstart configs list this file *next to* a real method config and assign the
 # variables below to the method's keys; the names are prefixed with `digits_` so they never
