@@ -1,13 +1,10 @@
 """mmstablekd: StableKD, DIST, SSKD and vanilla KD for the OpenMMLab 2.x stack.
 
-Importing the package registers every component into mmpretrain's registries and enables
-full unpickling of trusted MMEngine checkpoints (see :mod:`mmstablekd.utils.checkpoint`).
+Importing the package registers every component into mmpretrain's registries and changes no
+global default (environment, torch's load settings): checkpoints are read safely by
+:mod:`mmstablekd.utils.checkpoint`.
 """
-from .utils import trust_checkpoints
-
-trust_checkpoints()
-
-from . import datasets, engine, models  # noqa: E402,F401
+from . import datasets, engine, models  # noqa: F401
 
 __version__ = '0.1.0'
-__all__ = ['__version__', 'datasets', 'engine', 'models', 'trust_checkpoints']
+__all__ = ['__version__', 'datasets', 'engine', 'models']

@@ -8,14 +8,15 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmstablekd.utils import trust_checkpoints
+from mmstablekd.utils.checkpoint import (load_checkpoint_file, local_checkpoint,
+                                         mmengine_checkpoints)
+from mmstablekd.utils.strict_load import check_checkpoint_file, state_dict_of
 from mmstablekd.utils.student_export import STUDENT_PREFIX
 
 from .distributed import prepare_cpu_distributed
 
 
 def _load_cfg(args: argparse.Namespace) -> Config:
-    trust_checkpoints()
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -73,9 +74,29 @@ def run_train(cfg: Config) -> Runner:
     With ``--launcher pytorch`` on a machine without CUDA, gloo replaces nccl
     (:func:`prepare_cpu_distributed`).
     """
-    runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
-    runner.train()
+    runner = Runner.from_cfg(prepare_cpu_distributed(_local_load_from(cfg)))
+    with mmengine_checkpoints(_loaded_file(cfg)):
+        runner.train()
     return runner
+
+
+def _local_load_from(cfg: Config) -> Config:
+    """Download an ``http(s)://`` ``load_from`` first, so MMEngine loads it safely.
+
+    (MMEngine hands URLs to ``torch.hub.load_state_dict_from_url``, which unpickles fully.)
+    """
+    load_from = cfg.get('load_from')
+    if isinstance(load_from, str) and load_from.startswith(('http://', 'https://')):
+        cfg.load_from = local_checkpoint(load_from, 'load_from')
+    return cfg
+
+
+def _loaded_file(cfg: Config) -> str:
+    """How to name the checkpoint MMEngine will load, for error messages."""
+    if cfg.get('load_from'):
+        kind = 'resume' if cfg.get('resume') else 'load_from'
+        return f'{kind} checkpoint {cfg.load_from!r}'
+    return f'the latest checkpoint of work_dir {cfg.work_dir!r} (--resume)'
 
 
 def build_test_cfg(args: argparse.Namespace) -> Config:
@@ -99,15 +120,21 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
 
 
 def _is_student_only(path: str) -> bool:
-    ckpt = torch.load(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
+    state = state_dict_of(load_checkpoint_file(path), f'checkpoint {path!r}')
     return not any(k.startswith(STUDENT_PREFIX) for k in state)
 
 
 def run_test(cfg: Config, out: Optional[str] = None) -> dict:
-    """Build the runner and evaluate; optionally dump the metrics to ``out`` (json)."""
-    runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
-    metrics = runner.test()
+    """Build the runner and evaluate; optionally dump the metrics to ``out`` (json).
+
+    The checkpoint must fit the model strictly (no missing, unexpected or shape-mismatched
+    keys, see :func:`check_checkpoint_file`); it is checked before anything is evaluated.
+    """
+    runner = Runner.from_cfg(prepare_cpu_distributed(_local_load_from(cfg)))
+    if cfg.get('load_from'):
+        check_checkpoint_file(runner.model, cfg.load_from, "the config's model")
+    with mmengine_checkpoints(_loaded_file(cfg)):
+        metrics = runner.test()
     if out:
         with open(out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f, indent=2)
