@@ -162,7 +162,7 @@ def test_train_resume_and_load_from_refuse_malicious_pickle(evil, tiny_data_root
     args.work_dir = str(tmp_path / 'w')
     with pytest.raises(UnsafeCheckpointError) as e:
         run_train(build_train_cfg(args))
-    assert how in _refused(e, path, marker)
+    _refused(e, path, marker)
     assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
 
 

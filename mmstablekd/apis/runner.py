@@ -8,8 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmstablekd.utils.checkpoint import (load_checkpoint_file, local_checkpoint,
-                                         mmengine_checkpoints)
+from mmstablekd.utils.checkpoint import load_checkpoint_file, mmengine_checkpoints
 from mmstablekd.utils.strict_load import check_checkpoint_file, state_dict_of
 from mmstablekd.utils.student_export import STUDENT_PREFIX
 
@@ -74,21 +73,10 @@ def run_train(cfg: Config) -> Runner:
     With ``--launcher pytorch`` on a machine without CUDA, gloo replaces nccl
     (:func:`prepare_cpu_distributed`).
     """
-    runner = Runner.from_cfg(prepare_cpu_distributed(_local_load_from(cfg)))
+    runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
     with mmengine_checkpoints(_loaded_file(cfg)):
         runner.train()
     return runner
-
-
-def _local_load_from(cfg: Config) -> Config:
-    """Download an ``http(s)://`` ``load_from`` first, so MMEngine loads it safely.
-
-    (MMEngine hands URLs to ``torch.hub.load_state_dict_from_url``, which unpickles fully.)
-    """
-    load_from = cfg.get('load_from')
-    if isinstance(load_from, str) and load_from.startswith(('http://', 'https://')):
-        cfg.load_from = local_checkpoint(load_from, 'load_from')
-    return cfg
 
 
 def _loaded_file(cfg: Config) -> str:
@@ -130,7 +118,7 @@ def run_test(cfg: Config, out: Optional[str] = None) -> dict:
     The checkpoint must fit the model strictly (no missing, unexpected or shape-mismatched
     keys, see :func:`check_checkpoint_file`); it is checked before anything is evaluated.
     """
-    runner = Runner.from_cfg(prepare_cpu_distributed(_local_load_from(cfg)))
+    runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
     if cfg.get('load_from'):
         check_checkpoint_file(runner.model, cfg.load_from, "the config's model")
     with mmengine_checkpoints(_loaded_file(cfg)):

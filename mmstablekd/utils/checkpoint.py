@@ -9,9 +9,9 @@ exactly those types (found by saving real ``Runner`` checkpoints, see
 * :func:`load_checkpoint_file` is the one loader of mmstablekd (teacher checkpoints,
   ``tools/test.py``, ``tools/convert_student.py``, the quickstart). Its errors name the file
   and say what is wrong with it (missing, a directory, empty, truncated, refused type).
-* :func:`mmengine_checkpoints` is a context manager under which MMEngine's own ``torch.load``
-  calls (``load_from``, ``--resume``, ``init_cfg=dict(type='Pretrained')``) accept the same
-  allow-list. It restores torch's safe-globals registry when it exits.
+* :func:`mmengine_checkpoints` is a context manager under which MMEngine's own checkpoint loads
+  (``load_from``, ``--resume``, ``init_cfg=dict(type='Pretrained')``) go through that loader.
+  It restores MMEngine's loaders and torch's safe-globals registry when it exits.
 
 Nothing here runs at import time: importing mmstablekd changes no global of torch.
 
@@ -92,23 +92,36 @@ def _refusal(source: str, error: Exception) -> CheckpointError:
         'unpickle it fully. Risk: unpickling can run arbitrary code from the file.')
 
 
+def _mmengine_loader(filename: str, map_location: Any = None) -> Any:
+    """MMEngine ``CheckpointLoader`` scheme for local files and URLs: our safe loader."""
+    return load_checkpoint_file(filename, map_location)
+
+
 @contextlib.contextmanager
 def mmengine_checkpoints(source: str = 'a checkpoint') -> Iterator[None]:
-    """Let ``torch.load`` calls inside the block read MMEngine checkpoints safely.
+    """Let MMEngine's checkpoint loads inside the block read MMEngine checkpoints safely.
 
-    Adds :func:`allowed_globals` to torch's safe-globals registry for the duration of the
-    block and restores the registry exactly as it was afterwards. With
-    ``MMSTABLEKD_UNSAFE_LOAD=1`` it also sets torch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` for
-    the block (loads that do not pass ``weights_only``, i.e. MMEngine's, unpickle fully).
+    For the duration of the block: MMEngine's ``CheckpointLoader`` reads local files and
+    ``http(s)://`` URLs with :func:`load_checkpoint_file` (so ``load_from``, ``--resume`` and
+    ``init_cfg=dict(type='Pretrained')`` are safe whatever ``weights_only`` MMEngine passes),
+    and :func:`allowed_globals` are in torch's safe-globals registry (for plain
+    ``torch.load`` calls). Both are restored exactly as they were afterwards. With
+    ``MMSTABLEKD_UNSAFE_LOAD=1`` it also sets torch's ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``
+    for the block.
 
     Args:
-        source (str): What is being loaded, for the error message (e.g. ``"load_from=..."``).
+        source (str): What plain ``torch.load`` calls in the block read, for errors.
 
     Raises:
         UnsafeCheckpointError: if a load in the block needs a type outside the allow-list.
     """
+    from mmengine.runner.checkpoint import CheckpointLoader
+
+    schemes = CheckpointLoader._schemes
     saved = torch.serialization.get_safe_globals()
     env = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
+    CheckpointLoader.register_scheme(prefixes=('', 'http://', 'https://'),
+                                     loader=_mmengine_loader, force=True)
     torch.serialization.add_safe_globals(allowed_globals())
     if unsafe_load_enabled() and 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' not in os.environ:
         os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
@@ -117,6 +130,7 @@ def mmengine_checkpoints(source: str = 'a checkpoint') -> Iterator[None]:
     except pickle.UnpicklingError as e:
         raise _refusal(source, e) from None
     finally:
+        CheckpointLoader._schemes = schemes
         torch.serialization.clear_safe_globals()
         torch.serialization.add_safe_globals(saved)
         if env is None:
@@ -131,6 +145,7 @@ def local_checkpoint(path: str, what: str = 'checkpoint') -> str:
     Raises:
         CheckpointError: if the file is missing, a directory or empty (0 bytes).
     """
+    path = osp.expanduser(path)
     if path.startswith(('http://', 'https://')):
         from torch.hub import download_url_to_file, get_dir
         cached = osp.join(get_dir(), 'checkpoints', osp.basename(path.split('?')[0]))
