@@ -73,7 +73,7 @@ def evil(tmp_path):
 
 def _refused(excinfo, path, marker) -> str:
     msg = str(excinfo.value)
-    assert str(path) in msg and 'builtins.exec' in msg and UNSAFE_LOAD_ENV in msg, msg
+    assert str(path) in msg and 'needs exec' in msg and UNSAFE_LOAD_ENV in msg, msg
     assert not marker.exists()
     return msg
 
@@ -92,7 +92,9 @@ def _args(**kw) -> argparse.Namespace:
 
 
 def test_import_changes_no_global():
-    code = ('import os, torch; env = dict(os.environ); g = torch.serialization.get_safe_globals();'
+    # the stack's own import side effects (cv2 extends LD_LIBRARY_PATH) are not ours
+    code = ('import os, torch, cv2, mmengine.runner, mmpretrain.models;'
+            'env = dict(os.environ); g = torch.serialization.get_safe_globals();'
             'import mmstablekd, mmstablekd.apis.runner, mmstablekd.utils.checkpoint;'
             'assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items());'
             'assert torch.serialization.get_safe_globals() == g; print("ok")')
@@ -102,19 +104,19 @@ def test_import_changes_no_global():
     assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-2000:]
 
 
-def test_scope_restores_the_safe_globals_registry(tmp_path):
-    mine = (len, 'mymodule.mine')
-    torch.serialization.add_safe_globals([mine])
+def test_scope_restores_the_safe_globals_registry():
+    original = torch.serialization.get_safe_globals()
+    torch.serialization.add_safe_globals([(len, 'mymodule.mine')])
     try:
-        before = torch.serialization.get_safe_globals()
+        before = set(map(str, torch.serialization.get_safe_globals()))
         with pytest.raises(RuntimeError):
             with mmengine_checkpoints():
-                assert set(map(str, before)) < set(map(str,
-                                                       torch.serialization.get_safe_globals()))
+                assert before < set(map(str, torch.serialization.get_safe_globals()))
                 raise RuntimeError('boom')
-        assert torch.serialization.get_safe_globals() == before
+        assert set(map(str, torch.serialization.get_safe_globals())) == before
     finally:
         torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(original)
 
 
 def test_teacher_ckpt_refuses_malicious_pickle(evil):
@@ -131,7 +133,7 @@ def test_convert_student_refuses_malicious_pickle(evil, tmp_path, capsys):
     out = tmp_path / 'out.pth'
     assert _tool('convert_student').main([str(path), str(out)]) == 1
     err = capsys.readouterr().err
-    assert 'refused to load' in err and 'builtins.exec' in err and '--unsafe-load' in err
+    assert 'refused to load' in err and 'needs exec' in err and '--unsafe-load' in err
     assert not marker.exists() and not out.exists()
 
 
@@ -178,15 +180,18 @@ def test_opt_in_unpickles_fully(evil, monkeypatch, tmp_path):
     assert marker.exists()
 
 
+_PLAN = {'train_cfg.max_epochs': 3, 'model.teacher_ckpt': None,
+         'default_hooks.checkpoint.interval': 1}
+
+
 @pytest.fixture(scope='module')
 def runner_ckpt(tiny_data_root, tmp_path_factory):
     """A StableKD checkpoint written by MMEngine's Runner through tools/train.py."""
     tmp = tmp_path_factory.mktemp('runner_ckpt')
     cfg = _cfg_file(tmp, STABLEKD_CFG, tiny_data_root)
-    args = _args(config=cfg, work_dir=str(tmp / 'w'), cfg_options=dict(
-        NARROW_KD, **{'train_cfg.max_epochs': 1, 'model.teacher_ckpt': None}))
+    args = _args(config=cfg, work_dir=str(tmp / 'w'), cfg_options=dict(NARROW_KD, **_PLAN))
     run_train(build_train_cfg(args))
-    return tmp / 'w' / 'epoch_1.pth'
+    return tmp / 'w' / 'epoch_2.pth'
 
 
 def test_runner_checkpoints_need_exactly_the_allow_list(runner_ckpt):
@@ -199,6 +204,27 @@ def test_runner_checkpoints_need_exactly_the_allow_list(runner_ckpt):
         torch.load(runner_ckpt, weights_only=True)  # torch's default alone refuses it
     ckpt = load_checkpoint_file(str(runner_ckpt))
     assert {'state_dict', 'meta', 'message_hub', 'optimizer'} <= set(ckpt)
+
+
+class _Getattr:
+    """Pickles as ``getattr(HistoryBuffer, name)``, the form the allow-list answers."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __reduce__(self):
+        from mmengine.logging import HistoryBuffer
+        return getattr, (HistoryBuffer, self.name)
+
+
+def test_getattr_is_limited_to_history_buffer_statistics(tmp_path):
+    from mmengine.logging import HistoryBuffer
+    ok, bad = tmp_path / 'ok.pth', tmp_path / 'bad.pth'
+    torch.save(dict(m=_Getattr('mean')), ok)
+    assert load_checkpoint_file(str(ok))['m'] is HistoryBuffer.mean
+    torch.save(dict(m=_Getattr('__init__')), bad)
+    with pytest.raises(UnsafeCheckpointError, match="getattr.*'__init__'"):
+        load_checkpoint_file(str(bad))
 
 
 def test_mmpretrain_style_released_weights_load(tmp_path):
@@ -231,10 +257,10 @@ def test_real_runner_checkpoint_resumes_without_opt_in(runner_ckpt, tiny_data_ro
     assert UNSAFE_LOAD_ENV not in os.environ
     work = tmp_path / 'resumed'
     args = _args(config=_cfg_file(tmp_path, STABLEKD_CFG, tiny_data_root), work_dir=str(work),
-                 resume=str(runner_ckpt), cfg_options=dict(
-                     NARROW_KD, **{'train_cfg.max_epochs': 2, 'model.teacher_ckpt': None}))
+                 resume=str(runner_ckpt), cfg_options=dict(NARROW_KD, **_PLAN))
     runner = run_train(build_train_cfg(args))
-    assert runner.epoch == 2 and (work / 'epoch_2.pth').is_file()
+    assert runner.epoch == 3 and (work / 'epoch_3.pth').is_file()
+    assert not (work / 'epoch_1.pth').exists()  # it resumed, it did not start again
 
 
 # ---- tools/test.py loads strictly (issue 14.2) -------------------------------------------

@@ -25,6 +25,7 @@ import os.path as osp
 import pickle
 import re
 import warnings
+from collections import OrderedDict
 from typing import Any, Callable, Iterator, List, Tuple, Union
 
 import torch
@@ -35,7 +36,7 @@ _TRUE = ('1', 'true', 'yes', 'y')
 # message hub); object and string dtypes are deliberately absent.
 _NUMPY_DTYPES = ('bool', 'int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32',
                  'uint64', 'float16', 'float32', 'float64')
-_REFUSED_GLOBAL = re.compile(r'GLOBAL (\S+) was not an allowed global')
+_REFUSED_GLOBAL = re.compile(r"GLOBAL (.+?) was not an allowed global")
 _REFUSED_OBJECT = re.compile(r'(?:but got|unrecognized function) (.+?)(?:\n|$)')
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
@@ -54,20 +55,38 @@ def unsafe_load_enabled() -> bool:
     return os.environ.get(UNSAFE_LOAD_ENV, '').strip().lower() in _TRUE
 
 
+def _history_buffer_method(owner: Any, name: str) -> Callable:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
+
+    Pickle protocol 2 (``torch.save``'s) writes the functions ``HistoryBuffer`` keeps in its
+    ``statistics_methods`` state as ``getattr(HistoryBuffer, 'min')``; general ``getattr``
+    would reach any attribute of an allowed object, so only these are answered.
+    """
+    from mmengine.logging import HistoryBuffer
+    if isinstance(owner, type) and issubclass(owner, HistoryBuffer) and (
+            name in ('min', 'max', 'mean', 'current') or name in owner._statistics_methods):
+        return getattr(owner, name)
+    raise pickle.UnpicklingError(f'Unsupported global: GLOBAL getattr({owner!r}, {name!r}) was '
+                                 'not an allowed global (only HistoryBuffer statistics '
+                                 'methods are)')
+
+
 def allowed_globals() -> List[SafeGlobal]:
     """The types, beyond torch's own, that MMEngine/mmpretrain checkpoints contain.
 
     Returns:
         list: Entries for ``torch.serialization.add_safe_globals``: mmengine's
-        ``HistoryBuffer``, numpy's array/scalar reconstruction functions, ``numpy.dtype`` and
-        the numeric dtype classes. numpy < 2 wrote ``numpy.core.multiarray.*``, numpy >= 2
+        ``HistoryBuffer`` and its statistics methods (:func:`_history_buffer_method`),
+        numpy's array/scalar reconstruction functions, ``numpy.dtype`` and the numeric dtype
+        classes. numpy < 2 wrote ``numpy.core.multiarray.*``, numpy >= 2
         writes ``numpy._core.multiarray.*``: both names are accepted.
     """
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
-    entries: List[SafeGlobal] = [HistoryBuffer, np.ndarray, np.dtype]
+    entries: List[SafeGlobal] = [HistoryBuffer, (_history_buffer_method, 'builtins.getattr'),
+                                 np.ndarray, np.dtype]
     for fn in (multiarray._reconstruct, multiarray.scalar):
         for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
             entries.append((fn, f'{module}.{fn.__name__}'))
@@ -98,6 +117,18 @@ def _mmengine_loader(filename: str, map_location: Any = None) -> Any:
 
 
 @contextlib.contextmanager
+def _allow_listed() -> Iterator[None]:
+    """Add :func:`allowed_globals` to torch's safe globals; restore the registry on exit."""
+    saved = torch.serialization.get_safe_globals()
+    torch.serialization.add_safe_globals(allowed_globals())
+    try:
+        yield
+    finally:
+        torch.serialization.clear_safe_globals()
+        torch.serialization.add_safe_globals(saved)
+
+
+@contextlib.contextmanager
 def mmengine_checkpoints(source: str = 'a checkpoint') -> Iterator[None]:
     """Let MMEngine's checkpoint loads inside the block read MMEngine checkpoints safely.
 
@@ -117,22 +148,19 @@ def mmengine_checkpoints(source: str = 'a checkpoint') -> Iterator[None]:
     """
     from mmengine.runner.checkpoint import CheckpointLoader
 
-    schemes = CheckpointLoader._schemes
-    saved = torch.serialization.get_safe_globals()
+    schemes = OrderedDict(CheckpointLoader._schemes)  # register_scheme mutates it in place
     env = os.environ.get('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
     CheckpointLoader.register_scheme(prefixes=('', 'http://', 'https://'),
                                      loader=_mmengine_loader, force=True)
-    torch.serialization.add_safe_globals(allowed_globals())
     if unsafe_load_enabled() and 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' not in os.environ:
         os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = '1'
     try:
-        yield
+        with _allow_listed():
+            yield
     except pickle.UnpicklingError as e:
         raise _refusal(source, e) from None
     finally:
         CheckpointLoader._schemes = schemes
-        torch.serialization.clear_safe_globals()
-        torch.serialization.add_safe_globals(saved)
         if env is None:
             os.environ.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
         else:
@@ -188,10 +216,10 @@ def load_checkpoint_file(path: str, map_location: Any = 'cpu', what: str = 'chec
             warnings.warn(f'unsafe load requested: unpickling {source} fully; this can run code '
                           'from the file', UserWarning, stacklevel=2)
             return torch.load(local, map_location=map_location, weights_only=False)
-        with mmengine_checkpoints(source):
+        with _allow_listed():
             return torch.load(local, map_location=map_location, weights_only=True)
-    except CheckpointError:
-        raise
+    except pickle.UnpicklingError as e:
+        raise _refusal(source, e) from None
     except Exception as e:  # torch raises many types for bad files (zip, pickle, EOF ...)
         raise CheckpointError(f'cannot read {source}: not a complete torch checkpoint '
                               f'(truncated or corrupted?): {type(e).__name__}: {e}') from None

@@ -115,14 +115,16 @@ def check_fits(model: nn.Module, state_dict: Dict[str, torch.Tensor], source: st
 def check_checkpoint_file(model: nn.Module, path: str, target: str = 'the model') -> None:
     """Read ``path`` safely and raise unless it loads into ``model`` strictly.
 
-    Model wrappers (DDP) are unwrapped first, as MMEngine does when it loads ``load_from``.
+    Model wrappers (DDP) and test-time-augmentation models are unwrapped first, as MMEngine
+    does when it loads ``load_from``.
 
     Raises:
         CheckpointError: unreadable file, no weights, or any key mismatch (listed).
     """
-    from mmengine.model import is_model_wrapper
+    from mmengine.model import BaseTTAModel, is_model_wrapper
 
     from .checkpoint import load_checkpoint_file
-    model = model.module if is_model_wrapper(model) else model
+    if is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
     source = f'checkpoint {path!r}'
     check_fits(model, state_dict_of(load_checkpoint_file(path), source), source, target)
