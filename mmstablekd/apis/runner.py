@@ -84,7 +84,9 @@ def _loaded_file(cfg: Config) -> str:
     if cfg.get('load_from'):
         kind = 'resume' if cfg.get('resume') else 'load_from'
         return f'{kind} checkpoint {cfg.load_from!r}'
-    return f'the latest checkpoint of work_dir {cfg.work_dir!r} (--resume)'
+    if cfg.get('resume'):
+        return f'the latest checkpoint of work_dir {cfg.work_dir!r} (--resume)'
+    return 'a checkpoint loaded during the run'
 
 
 def build_test_cfg(args: argparse.Namespace) -> Config:
