@@ -181,5 +181,130 @@ def test_exported_meta_is_plain_so_weights_only_loading_works(tmp_path):
                     state_dict={'student.backbone.w': torch.ones(2)}), src)
     convert_student.main([str(src), str(tmp_path / 'out.pth')])
     out = torch.load(tmp_path / 'out.pth', map_location='cpu', weights_only=True)
-    assert out['meta'] == dict(epoch=3, seed=7, time='now', exported_by='mmstablekd')
+    assert out['meta'] == dict(epoch=3, seed=7, time='now', cfg='a config text',
+                               exported_by='mmstablekd')
     assert type(out['meta']['epoch']) is int
+
+
+# ---- checkpoint hygiene (issue 13.4) and clear messages (issue 14.6, 14.9) ----------------
+
+
+def test_export_keeps_dataset_meta_and_cfg(distilled, tmp_path):
+    src, student_ckpt, _ = distilled
+    source_meta = torch.load(src, map_location='cpu', weights_only=False)['meta']
+    assert convert_student.main([str(src), str(tmp_path / 's.pth')]) == 0
+    meta = torch.load(tmp_path / 's.pth', weights_only=True)['meta']
+    assert list(meta['dataset_meta']['classes']) == list(source_meta['dataset_meta']['classes'])
+    assert meta['cfg'] == source_meta['cfg'] and 'StableKD' in meta['cfg']
+    hook_meta = torch.load(student_ckpt, weights_only=True)['meta']  # StudentCheckpointHook
+    assert hook_meta['dataset_meta']['classes'] == meta['dataset_meta']['classes']
+    assert hook_meta['cfg'] == meta['cfg'] and hook_meta['epoch'] == 4
+
+
+def test_default_output_beside_the_input(distilled, tmp_path):
+    src = tmp_path / 'epoch_4.pth'
+    src.write_bytes(distilled[0].read_bytes())
+    assert convert_student.main([str(src)]) == 0
+    assert convert_student.main([str(src), '--backbone-only']) == 0
+    assert torch.load(tmp_path / 'epoch_4_student.pth', weights_only=True)['state_dict']
+    backbone = torch.load(tmp_path / 'epoch_4_student_backbone.pth', weights_only=True)
+    assert 'conv1.weight' in backbone['state_dict']
+
+
+def test_inplace_replaces_the_input(distilled, tmp_path, capsys):
+    src = tmp_path / 'epoch_4.pth'
+    src.write_bytes(distilled[0].read_bytes())
+    assert convert_student.main([str(src), str(tmp_path / 'other.pth'), '--inplace']) == 1
+    assert 'do not also give an output' in capsys.readouterr().err
+    assert convert_student.main([str(src), '--inplace']) == 0
+    out = torch.load(src, weights_only=True)
+    expected = {k[len('student.'):] for k in _state(distilled[0]) if k.startswith('student.')}
+    assert set(out['state_dict']) == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_4.pth']  # no temp left
+
+
+def test_symlink_to_the_input_is_refused(distilled, tmp_path, capsys):
+    src = tmp_path / 'epoch_4.pth'
+    src.write_bytes(distilled[0].read_bytes())
+    before = src.read_bytes()
+    link = tmp_path / 'link.pth'
+    link.symlink_to(src)
+    assert convert_student.main([str(src), str(link)]) == 1
+    assert 'same real file' in capsys.readouterr().err
+    assert src.read_bytes() == before
+
+
+def test_directories_are_named_as_directories(distilled, tmp_path, capsys):
+    folder = tmp_path / 'folder'
+    folder.mkdir()
+    assert convert_student.main([str(folder), str(tmp_path / 'o.pth')]) == 1
+    err = capsys.readouterr().err
+    assert 'is a directory' in err and 'does not exist' not in err
+    assert convert_student.main([str(distilled[0]), str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert f"output '{folder}' is a directory" in err and 'epoch_4_student.pth' in err
+    assert list(folder.iterdir()) == []
+
+
+def test_zero_byte_checkpoint_is_named_empty(tmp_path, capsys):
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    assert 'is empty (0 bytes)' in _reject(empty, tmp_path, capsys)
+
+
+def test_non_finite_student_weights_are_refused(distilled, tmp_path, capsys):
+    ckpt = torch.load(distilled[0], map_location='cpu', weights_only=False)
+    state = ckpt['state_dict']
+    state['student.backbone.conv1.weight'][0, 0, 0, 0] = float('nan')
+    state['student.head.fc.bias'][0] = float('inf')
+    state['teacher.backbone.conv1.weight'][0, 0, 0, 0] = float('nan')  # dropped: no matter
+    bad = tmp_path / 'diverged.pth'
+    torch.save(dict(meta={}, state_dict=state), bad)
+    err = _reject(bad, tmp_path, capsys)
+    assert '2 student tensors hold NaN/Inf' in err
+    assert 'backbone.conv1.weight' in err and 'head.fc.bias' in err and 'teacher' not in err
+
+
+def test_mmdet_resnet_loads_the_distillation_checkpoint_with_a_prefix(distilled):
+    """The route that needs no conversion: Pretrained + prefix='student.backbone.'."""
+    from mmdet.models.backbones import ResNet
+
+    from mmstablekd.utils.checkpoint import mmengine_checkpoints
+    src = distilled[0]
+    backbone = ResNet(depth=18, stem_channels=8, base_channels=8, init_cfg=dict(
+        type='Pretrained', checkpoint=str(src), prefix='student.backbone.'))
+    reports = []
+    backbone.register_load_state_dict_post_hook(
+        lambda module, keys: reports.append((list(keys.missing_keys),
+                                             list(keys.unexpected_keys))))
+    with mmengine_checkpoints(str(src)):  # what tools/train.py wraps around Runner.train()
+        backbone.init_weights()
+    assert reports == [([], [])]
+    prefix = 'student.backbone.'
+    expected = {k[len(prefix):]: v for k, v in _state(src).items() if k.startswith(prefix)}
+    state = backbone.state_dict()
+    assert set(state) == set(expected)
+    assert all(torch.equal(state[k], v) for k, v in expected.items())
+
+
+def test_student_checkpoint_hook_writes_on_the_main_process_only(distilled, tmp_path,
+                                                                 monkeypatch):
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+
+    import mmstablekd.engine.hooks.student_checkpoint_hook as hook_module
+    cfg = distilled[2]
+    model = MODELS.build(dict(cfg.model, teacher_ckpt=None))
+    runner = SimpleNamespace(model=model, epoch=3, iter=12, max_epochs=4, work_dir=str(tmp_path),
+                             logger=MMLogger.get_current_instance(), cfg=cfg,
+                             train_dataloader=SimpleNamespace(
+                                 dataset=SimpleNamespace(metainfo=dict(classes=('a', 'b')))))
+    hook = hook_module.StudentCheckpointHook()
+    monkeypatch.setattr(hook_module, 'is_main_process', lambda: False)
+    hook.after_train_epoch(runner)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(hook_module, 'is_main_process', lambda: True)
+    hook.after_train_epoch(runner)
+    out = torch.load(tmp_path / 'student_epoch_4.pth', weights_only=True)
+    assert out['meta']['dataset_meta'] == dict(classes=('a', 'b'))

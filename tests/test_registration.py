@@ -5,7 +5,6 @@ import inspect
 from pathlib import Path
 
 import pytest
-import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -48,18 +47,3 @@ def test_runner_from_cfg_builds_the_distiller(data_override, tmp_path):
     assert [type(h).__name__ for h in runner.hooks].count('StableKDStageHook') == 1
     runner.model.train()
     assert runner.model.student.training and not runner.model.teacher.training
-
-
-def test_trust_checkpoints_is_the_torch_switch(monkeypatch):
-    import os
-    monkeypatch.delenv('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', raising=False)
-    monkeypatch.setenv('MMSTABLEKD_WEIGHTS_ONLY', '1')
-    assert mmstablekd.trust_checkpoints() is False
-    assert 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD' not in os.environ
-    monkeypatch.delenv('MMSTABLEKD_WEIGHTS_ONLY')
-    assert mmstablekd.trust_checkpoints() is True
-    from mmengine.logging import HistoryBuffer
-    path = Path(os.environ.get('TMPDIR', '/tmp')) / 'mmstablekd_hb.pth'
-    torch.save({'hb': HistoryBuffer()}, path)
-    assert isinstance(torch.load(path)['hb'], HistoryBuffer)  # fails under weights_only=True
-    path.unlink()

@@ -25,7 +25,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from mmstablekd.datasets.digits import write_digits_dataset
-from mmstablekd.utils import trust_checkpoints
+from mmstablekd.utils.checkpoint import mmengine_checkpoints
+from mmstablekd.utils.strict_load import check_checkpoint_file
 
 from mmstablekd.utils.mim import mim_dir  # configs of the installed package or the checkout
 CONFIG_DIR = mim_dir('configs') / 'quickstart'
@@ -173,10 +174,10 @@ def build_run_cfg(config: str, seed: int, epochs: Optional[int], work_dir: str,
 def train_run(cfg: Config, record: RunRecord, progress: Optional[Progress] = None,
               prefix: str = '') -> RunRecord:
     """Train ``cfg`` with MMEngine's Runner, filling ``record``; returns it."""
-    trust_checkpoints()
     runner = Runner.from_cfg(cfg)
     runner.register_hook(RecorderHook(record, progress, prefix))
-    runner.train()
+    with mmengine_checkpoints(f'a checkpoint of {cfg.work_dir}'):
+        runner.train()
     del runner
     gc.collect()
     return record
@@ -186,8 +187,10 @@ def evaluate(config: str, checkpoint: str, data_root: str) -> float:
     """Top-1 (%) of ``checkpoint`` on the test split with ``config`` (MMEngine ``test``)."""
     cfg = build_run_cfg(config, 0, None, osp.join(osp.dirname(checkpoint), 'eval'), data_root)
     cfg.load_from = checkpoint
-    trust_checkpoints()
-    metrics = Runner.from_cfg(cfg).test()
+    runner = Runner.from_cfg(cfg)
+    check_checkpoint_file(runner.model, checkpoint, config)
+    with mmengine_checkpoints(f'checkpoint {checkpoint!r}'):
+        metrics = runner.test()
     return float(metrics[TOP1])
 
 

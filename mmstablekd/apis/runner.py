@@ -10,14 +10,14 @@ from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-from mmstablekd.utils import trust_checkpoints
+from mmstablekd.utils.checkpoint import load_checkpoint_file, mmengine_checkpoints
+from mmstablekd.utils.strict_load import check_checkpoint_file, state_dict_of
 from mmstablekd.utils.student_export import STUDENT_PREFIX
 
 from .distributed import prepare_cpu_distributed
 
 
 def _load_cfg(args: argparse.Namespace) -> Config:
-    trust_checkpoints()
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -132,8 +132,19 @@ def run_train(cfg: Config) -> Runner:
     (:func:`prepare_cpu_distributed`).
     """
     runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
-    runner.train()
+    with mmengine_checkpoints(_loaded_file(cfg)):
+        runner.train()
     return runner
+
+
+def _loaded_file(cfg: Config) -> str:
+    """How to name the checkpoint MMEngine will load, for error messages."""
+    if cfg.get('load_from'):
+        kind = 'resume' if cfg.get('resume') else 'load_from'
+        return f'{kind} checkpoint {cfg.load_from!r}'
+    if cfg.get('resume'):
+        return f'the latest checkpoint of work_dir {cfg.work_dir!r} (--resume)'
+    return 'a checkpoint loaded during the run'
 
 
 def build_test_cfg(args: argparse.Namespace) -> Config:
@@ -224,15 +235,21 @@ def _wrap_tta(cfg: Config) -> None:
 
 
 def _is_student_only(path: str) -> bool:
-    ckpt = torch.load(path, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt)
+    state = state_dict_of(load_checkpoint_file(path), f'checkpoint {path!r}')
     return not any(k.startswith(STUDENT_PREFIX) for k in state)
 
 
 def run_test(cfg: Config, out: Optional[str] = None) -> dict:
-    """Build the runner and evaluate; optionally dump the metrics to ``out`` (json)."""
+    """Build the runner and evaluate; optionally dump the metrics to ``out`` (json).
+
+    The checkpoint must fit the model strictly (no missing, unexpected or shape-mismatched
+    keys, see :func:`check_checkpoint_file`); it is checked before anything is evaluated.
+    """
     runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
-    metrics = runner.test()
+    if cfg.get('load_from'):
+        check_checkpoint_file(runner.model, cfg.load_from, "the config's model")
+    with mmengine_checkpoints(_loaded_file(cfg)):
+        metrics = runner.test()
     if out:
         if is_main_process():  # one writer under DDP; format from the suffix (json/yaml/pkl)
             mmengine.dump({k: float(v) for k, v in metrics.items()}, out)

@@ -1,3 +1,5 @@
-from .checkpoint import trust_checkpoints
+from .checkpoint import (CheckpointError, UnsafeCheckpointError, load_checkpoint_file,
+                         mmengine_checkpoints)
 
-__all__ = ['trust_checkpoints']
+__all__ = ['CheckpointError', 'UnsafeCheckpointError', 'load_checkpoint_file',
+           'mmengine_checkpoints']

@@ -13,29 +13,29 @@ export, and none of the training state (optimizer, schedulers, message hub):
   checkpoint works too, with ``prefix='backbone.'``.) An mmpretrain Swin backbone is written
   in mmdet's Swin layout instead (:mod:`mmstablekd.utils.swin_convert`).
 
-:func:`convert_checkpoint` is what ``tools/convert_student.py`` runs: read (trusted) ->
-export -> write, with an :class:`ExportReport` of what was kept and dropped. Every file it
-cannot use (unreadable, no state dict, no ``student.*`` weights) is a :class:`CheckpointError`
-whose message says why.
+:func:`convert_checkpoint` is what ``tools/convert_student.py`` runs: read (safely, see
+:mod:`mmstablekd.utils.checkpoint`) -> export -> check the weights are finite -> write, with an
+:class:`ExportReport` of what was kept and dropped. ``meta`` keeps the run's identity
+(``epoch``, ``seed`` ...), ``dataset_meta`` (class names) and ``cfg`` (the config text), as
+plain Python values. Every file it cannot use (unreadable, no state dict, no ``student.*``
+weights, NaN/Inf weights) is a :class:`CheckpointError` whose message says why.
 """
 import os
 import os.path as osp
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 import torch
 
-from .checkpoint import trust_checkpoints
+from .checkpoint import CheckpointError, load_checkpoint_file
 from .swin_convert import SwinConversionError, is_mmpretrain_swin, swin_to_mmdet
 
 STUDENT_PREFIX = 'student.'
 _CLASSIFIER_PREFIXES = ('backbone.', 'neck.', 'head.')
-_KEPT_META = ('epoch', 'iter', 'seed', 'mmengine_version', 'time', 'experiment_name')
-
-
-class CheckpointError(ValueError):
-    """A file that cannot be converted into a student checkpoint."""
+_KEPT_META = ('epoch', 'iter', 'seed', 'mmengine_version', 'time', 'experiment_name',
+              'dataset_meta', 'cfg')
+__all__ = ['CheckpointError']  # re-exported: convert_student and its tests import it here
 
 
 def _no_student_message(keys: List[str]) -> str:
@@ -79,12 +79,21 @@ def split_student(state_dict: Dict[str, torch.Tensor]) -> Tuple[OrderedDict, Lis
 
 
 def _plain(value):
-    """A meta value as a plain Python scalar (numpy scalars unwrapped), else None.
+    """A meta value as plain Python (numpy scalars unwrapped, containers recursed), else None.
 
-    Keeps exported files loadable with ``torch.load(weights_only=True)``.
+    Keeps exported files loadable with ``torch.load(weights_only=True)``; entries of
+    containers that are not plain are dropped.
     """
+    if isinstance(value, dict):
+        items = ((str(k), _plain(v)) for k, v in value.items())
+        return {k: v for k, v in items if v is not None}
+    if isinstance(value, (list, tuple)):
+        return type(value)(v for v in map(_plain, value) if v is not None)
     if hasattr(value, 'item') and not isinstance(value, torch.Tensor):
-        value = value.item()
+        try:
+            value = value.item()
+        except (TypeError, ValueError):  # numpy arrays of several elements
+            return None
     return value if isinstance(value, (bool, int, float, str)) else None
 
 
@@ -157,12 +166,14 @@ class ExportReport:
         dropped_entries (list[str]): Top-level checkpoint entries not written (``optimizer``,
             ``param_schedulers``, ``message_hub`` ...).
         backbone_only (bool): Whether the backbone-only checkpoint was written.
+        dst (str): The file written.
     """
 
     kept: List[str]
     dropped: List[str]
     dropped_entries: List[str] = field(default_factory=list)
     backbone_only: bool = False
+    dst: str = ''
 
     def format(self) -> str:
         """Human-readable summary: counts and key groups."""
@@ -176,44 +187,92 @@ class ExportReport:
         return '\n'.join(lines)
 
 
-def read_checkpoint(path: str) -> dict:
-    """Load a trusted MMEngine checkpoint on CPU.
+def read_checkpoint(path: str, unsafe_load: bool = False) -> dict:
+    """Load an MMEngine checkpoint on CPU without running code from it.
 
-    Full unpickling goes through :func:`mmstablekd.utils.trust_checkpoints` (torch >= 2.6
-    refuses MMEngine's pickled message hub by default).
+    Goes through :func:`mmstablekd.utils.checkpoint.load_checkpoint_file` (``weights_only``
+    plus MMEngine's types; ``MMSTABLEKD_UNSAFE_LOAD=1`` opts in to full unpickling).
 
     Raises:
-        CheckpointError: if the file is missing, unreadable (truncated, corrupted, not a torch
-            file) or not a dict.
+        CheckpointError: if the file is missing, a directory, empty, unreadable (truncated,
+            corrupted, not a torch file), needs a refused type, or is not a dict.
     """
-    if not osp.isfile(path):
-        raise CheckpointError(f'checkpoint {path!r} does not exist')
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=not trust_checkpoints())
-    except Exception as e:  # torch raises many types for bad files (zip, pickle, EOF ...)
-        raise CheckpointError(f'cannot read checkpoint {path!r}: not a readable torch file '
-                              f'(truncated or corrupted?): {type(e).__name__}: {e}') from None
+    checkpoint = load_checkpoint_file(path, unsafe_load=unsafe_load)
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'checkpoint {path!r} holds a {type(checkpoint).__name__}, '
                               'expected a dict with a "state_dict"')
     return checkpoint
 
 
-def convert_checkpoint(src: str, dst: str, backbone_only: bool = False) -> ExportReport:
+def default_output(src: str, backbone_only: bool = False) -> str:
+    """``<src stem>_student.pth`` beside ``src`` (MMRazor's rule); ``_student_backbone.pth``
+    for a backbone-only export, so the two exports of one checkpoint never overwrite each
+    other."""
+    stem = osp.splitext(src)[0]
+    return stem + ('_student_backbone.pth' if backbone_only else '_student.pth')
+
+
+def non_finite(state_dict: Dict[str, torch.Tensor]) -> List[str]:
+    """Keys of floating-point tensors holding NaN or Inf."""
+    return [k for k, v in state_dict.items()
+            if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+
+
+def _check_output(src: str, dst: str, inplace: bool) -> str:
+    """The real path to write; refuses writing over ``src`` (unless ``inplace``) or a folder."""
+    same = osp.realpath(src) == osp.realpath(dst)
+    if same and not inplace:
+        raise CheckpointError(f'output {dst!r} is the input checkpoint {src!r} (same real '
+                              'file); choose another path, or pass --inplace to replace it')
+    if osp.isdir(dst):
+        raise CheckpointError(f'output {dst!r} is a directory; give a file path such as '
+                              f'{osp.join(dst, osp.basename(default_output(src)))!r}')
+    return osp.realpath(dst) if inplace else dst
+
+
+def _save_atomically(obj: dict, dst: str) -> None:
+    """Write to a temporary file beside ``dst``, then rename: ``dst`` is never half-written."""
+    if osp.dirname(dst):
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+    tmp = f'{dst}.tmp{os.getpid()}'
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, dst)
+    except OSError as e:
+        raise CheckpointError(f'cannot write output {dst!r}: {e}') from None
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def convert_checkpoint(src: str, dst: Optional[str] = None, backbone_only: bool = False,
+                       inplace: bool = False, unsafe_load: bool = False) -> ExportReport:
     """Read the distillation checkpoint ``src`` and write the student (or backbone) to ``dst``.
 
     Args:
         src (str): A distiller checkpoint written by MMEngine (``epoch_N.pth``).
-        dst (str): Output path (parent folders are created); must differ from ``src``.
+        dst (str, optional): Output path (parent folders are created); must not be ``src``
+            (compared as real paths, so a symlink to ``src`` is refused). Defaults to
+            :func:`default_output` (or ``src`` itself with ``inplace``).
         backbone_only (bool): Write :func:`backbone_checkpoint` instead of
             :func:`student_checkpoint`.
+        inplace (bool): Replace ``src`` by its export (MMRazor's ``--inplace``); written
+            atomically, so a failure leaves ``src`` intact.
+        unsafe_load (bool): Unpickle ``src`` fully (as ``MMSTABLEKD_UNSAFE_LOAD=1``): can run
+            code from the file.
 
     Returns:
-        ExportReport: what was kept and dropped.
+        ExportReport: what was kept and dropped; ``dst`` is the path written.
+
+    Raises:
+        CheckpointError: unusable input or output (see the module docstring).
     """
-    if osp.abspath(src) == osp.abspath(dst):
-        raise CheckpointError(f'output {dst!r} is the input checkpoint; choose another path')
-    checkpoint = read_checkpoint(src)
+    if inplace and dst is not None and osp.realpath(dst) != osp.realpath(src):
+        raise CheckpointError(f'--inplace replaces the input {src!r}; do not also give an '
+                              f'output ({dst!r})')
+    dst = src if inplace else (dst or default_output(src, backbone_only))
+    dst = _check_output(src, dst, inplace)
+    checkpoint = read_checkpoint(src, unsafe_load)
     export = backbone_checkpoint if backbone_only else student_checkpoint
     exported, dropped = export(checkpoint)
     if backbone_only and is_mmpretrain_swin(exported['state_dict']):  # mmdet's Swin layout
@@ -221,10 +280,14 @@ def convert_checkpoint(src: str, dst: str, backbone_only: bool = False) -> Expor
             exported['state_dict'], _ = swin_to_mmdet(exported['state_dict'])
         except SwinConversionError as e:
             raise CheckpointError(f'cannot convert the Swin backbone for mmdet: {e}') from None
+    bad = non_finite(exported['state_dict'])
+    if bad:
+        raise CheckpointError(
+            f'checkpoint {src!r}: {len(bad)} student tensors hold NaN/Inf values (the run '
+            f'diverged?): {", ".join(bad[:8])}{" ..." if len(bad) > 8 else ""}; nothing '
+            'written. Export an earlier checkpoint')
     entries = [k for k in checkpoint if k not in ('state_dict', 'meta')] \
         if 'state_dict' in checkpoint else []
-    if osp.dirname(dst):
-        os.makedirs(osp.dirname(dst), exist_ok=True)
-    torch.save(exported, dst)
+    _save_atomically(exported, dst)
     return ExportReport(kept=list(exported['state_dict']), dropped=dropped,
-                        dropped_entries=entries, backbone_only=backbone_only)
+                        dropped_entries=entries, backbone_only=backbone_only, dst=dst)

@@ -3,6 +3,7 @@ import os.path as osp
 from typing import Optional
 
 import torch
+from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
@@ -15,8 +16,10 @@ class StudentCheckpointHook(Hook):
     """Save ``{work_dir}/student_epoch_{E}.pth``: the student alone, loadable by mmpretrain.
 
     No teacher weights, no projectors/adapters and no optimizer state; keys are those of the
-    student ``ImageClassifier`` (``backbone.*``, ``neck.*``, ``head.*``). Written after the
-    last epoch and every ``interval`` epochs if ``interval`` is set.
+    student ``ImageClassifier`` (``backbone.*``, ``neck.*``, ``head.*``); ``meta`` holds the
+    epoch/iteration, the data set's ``dataset_meta`` (class names) and the config text, as
+    MMEngine's own checkpoints do. Written after the last epoch and every ``interval`` epochs
+    if ``interval`` is set, by the main process only (DDP ranks hold the same weights).
 
     Args:
         interval (int, optional): Also save every ``interval`` epochs.
@@ -39,13 +42,26 @@ class StudentCheckpointHook(Hook):
         if last or (self.interval and self.every_n_epochs(runner, self.interval)):
             self.save(runner)
 
-    def save(self, runner) -> str:
-        """Write the student checkpoint of the current model; returns its path."""
+    def save(self, runner) -> Optional[str]:
+        """Write the student checkpoint of the current model; returns its path.
+
+        Returns None without writing on processes other than the main one (rank 0).
+        """
+        if not is_main_process():
+            return None
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        ckpt = dict(meta=dict(epoch=runner.epoch + 1, iter=runner.iter),
+        ckpt = dict(meta=self._meta(runner),
                     state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()})
         exported, _ = student_checkpoint(ckpt)
         path = osp.join(runner.work_dir, self.filename_tmpl.format(runner.epoch + 1))
         torch.save(exported, path)
         runner.logger.info(f'Saved student-only checkpoint to {path}')
         return path
+
+    @staticmethod
+    def _meta(runner) -> dict:
+        meta = dict(epoch=runner.epoch + 1, iter=runner.iter, cfg=runner.cfg.pretty_text)
+        dataset = getattr(runner.train_dataloader, 'dataset', None)
+        if getattr(dataset, 'metainfo', None) is not None:
+            meta['dataset_meta'] = dataset.metainfo
+        return meta

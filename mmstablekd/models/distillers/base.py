@@ -7,10 +7,10 @@ import torch
 import torch.nn as nn
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModel
-from mmengine.runner import load_checkpoint
 
 from mmstablekd.registry import MODELS
-from mmstablekd.utils import trust_checkpoints
+from mmstablekd.utils.checkpoint import load_checkpoint_file
+from mmstablekd.utils.strict_load import check_fits, state_dict_of
 from ..utils.teacher_preprocessor import build_teacher_preprocessor, ignored_teacher_statistics
 
 
@@ -101,13 +101,16 @@ class BaseDistiller(BaseModel):
             logger.warning('model.teacher_ckpt is None: the teacher keeps its initial weights '
                            'unless a loaded checkpoint (load_from/resume) provides them.')
             return
-        if '://' not in teacher_ckpt and not os.path.isfile(teacher_ckpt):
+        if '://' not in teacher_ckpt and not os.path.exists(teacher_ckpt):
             raise FileNotFoundError(
                 f'model.teacher_ckpt={teacher_ckpt!r} does not exist. Train the teacher first '
                 '(e.g. configs/teachers/) or pass --cfg-options model.teacher_ckpt=PATH')
-        trust_checkpoints()
-        load_checkpoint(self.teacher, teacher_ckpt, map_location='cpu', strict=True,
-                        logger=logger)
+        source = f'model.teacher_ckpt={teacher_ckpt!r}'
+        state = state_dict_of(load_checkpoint_file(teacher_ckpt, what='model.teacher_ckpt'),
+                              source)
+        check_fits(self.teacher, state, source, 'model.teacher')
+        self.teacher.load_state_dict(state, strict=True)
+        logger.info(f'Loaded the teacher from {teacher_ckpt} ({len(state)} tensors).')
         # The runner's init_weights() must not re-initialise the loaded teacher.
         self.teacher._is_init = True
 
