@@ -1,5 +1,8 @@
 """A teacher with its own preprocessing sees the student's (mixed) batch in its own
 normalisation / resolution, in every distiller; batch augments run once."""
+import random
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -68,6 +71,8 @@ def run_step(model, seed=3):
         lambda m, args, net=net: seen.setdefault(net, args[0].detach().clone()))
         for net in ('student', 'teacher')]
     torch.manual_seed(seed)
+    np.random.seed(seed)  # mmpretrain's Mixup/CutMix draw lambda and the mode from numpy
+    random.seed(seed)
     data = model.data_preprocessor(raw_batch(), training=True)
     losses = model(**data, mode='loss')
     for h in hooks:
