@@ -1,5 +1,6 @@
 """Shared fixtures: a tiny image-classification data set that mmpretrain's own
 ``CustomDataset`` reads, and override configs that point any repo config at it."""
+import importlib.util
 import os
 import os.path as osp
 from pathlib import Path
@@ -15,6 +16,14 @@ TRAIN_PER_CLASS = 8
 TEST_PER_CLASS = 4
 
 os.environ.setdefault('OMP_NUM_THREADS', '2')
+
+
+def load_tool(name: str):
+    """Import ``tools/<name>.py`` as a module (its ``parse_args`` gives the real CLI defaults)."""
+    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def resnet_cifar_classifier(depth: int, width: int = 8, num_classes: int = 4) -> dict:

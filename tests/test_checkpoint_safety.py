@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import DATA_OVERRIDE, REPO, resnet_cifar_classifier
+from conftest import DATA_OVERRIDE, REPO, load_tool, resnet_cifar_classifier
 from mmengine.config import Config
 
 from mmstablekd.apis.runner import build_test_cfg, build_train_cfg, run_test, run_train
@@ -86,8 +86,9 @@ def _cfg_file(tmp_path, config: str, tiny_data_root) -> str:
 
 
 def _args(**kw) -> argparse.Namespace:
-    base = dict(cfg_options=None, launcher='none', work_dir=None, no_validate=False, amp=False,
-                resume=None, auto_scale_lr=False, out=None, local_rank=0)
+    """The defaults of every ``tools/train.py`` and ``tools/test.py`` flag, overridden by kw."""
+    base = {**vars(load_tool('train').parse_args(['c.py'])),
+            **vars(load_tool('test').parse_args(['c.py', 'c.pth']))}
     return argparse.Namespace(**{**base, **kw})
 
 

@@ -1,20 +1,12 @@
 """tools/train.py and tools/test.py take mmpretrain 1.2's flags with its meaning and order:
 each flag's effect on the built config, and ``--cfg-options`` merged last (issue 13, item 3)."""
-import importlib.util
 import os
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
 TEACHER = 'configs/teachers/resnet34_cifar100.py'  # an mmpretrain ImageClassifier config
-
-
-def load_tool(name: str):
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 TRAIN, TEST = load_tool('train'), load_tool('test')
