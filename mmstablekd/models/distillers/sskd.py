@@ -142,6 +142,8 @@ class SSKD(BaseDistiller):
         init_cfg (dict, optional): Init config.
     """
 
+    stage_hook = 'SSKDStageHook'
+
     def __init__(self,
                  student: dict,
                  teacher: dict,

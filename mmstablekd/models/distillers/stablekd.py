@@ -63,6 +63,8 @@ class StableKD(BaseDistiller):
         init_cfg (dict, optional): Init config.
     """
 
+    stage_hook = 'StableKDStageHook'
+
     def __init__(self,
                  student: dict,
                  teacher: dict,
