@@ -40,7 +40,9 @@ class _CrashAfter(Hook):
 
 def run(data_override, work_dir, resume_from=None, crash_after=None, name='cfg.py'):
     cfg = Config.fromfile(data_override('configs/stablekd/resnet18_r34_cifar100.py',
-                                        extra=TINY, batch_size=8, name=name))
+                                        extra=TINY, batch_size=4, name=name))
+    cfg.train_dataloader.dataset.indices = 8  # 2 iterations per epoch
+    cfg.val_dataloader.dataset.indices = 4
     cfg.work_dir = str(work_dir)
     if resume_from:
         cfg.resume, cfg.load_from = True, str(resume_from)
@@ -103,6 +105,14 @@ def test_resume_without_a_checkpoint_warns_loudly(data_override, tmp_path):
     handler = logging.Handler(logging.WARNING)
     handler.emit = lambda record: seen.append(record.getMessage())
     runner.logger.addHandler(handler)
+    prepare_train(runner)
     runner.call_hook('before_run')
     assert any(f'--resume found no checkpoint to resume in {cfg.work_dir}' in m
                and 'STARTS FROM SCRATCH' in m for m in seen), seen
+
+
+def prepare_train(runner) -> None:
+    """What ``Runner.train`` builds before it calls ``before_run``."""
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.param_schedulers = runner.build_param_scheduler(runner.param_schedulers)

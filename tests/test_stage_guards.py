@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 import mmstablekd  # noqa: F401  (registers the components)
@@ -88,6 +89,7 @@ def test_runner_logs_the_lr_warning(data_override, tmp_path):
     handler = logging.Handler()
     handler.emit = lambda record: seen.append(record.getMessage())
     runner.logger.addHandler(handler)
+    prepare_train(runner)
     runner.call_hook('before_run')
     assert any('MultiStepLR) is not stage-cyclic' in m for m in seen), seen
 
@@ -118,19 +120,34 @@ def test_check_resumed_plan_names_what_changed():
         check_resumed_plan(_PlanRunner(True), old, new, 'StableKDStageHook')
 
 
-@pytest.mark.parametrize('change, expected', [
-    ({'train_cfg.max_epochs': 4}, 'train_cfg.max_epochs: 3 -> 4'),
-    ({'model.num_recompositions': 1, 'param_scheduler.num_stages': 2},
-     'num_recompositions: 2 -> 1')])
-def test_resume_with_another_stage_plan_is_refused(change, expected, data_override, tmp_path):
-    cfg = tiny(data_override, tmp_path, name='a.py')
-    cfg.train_cfg.max_epochs = 3
-    cfg.default_hooks.checkpoint.max_keep_ckpts = 3
-    Runner.from_cfg(cfg).train()
-    ckpt = str(Path(cfg.work_dir) / 'epoch_2.pth')
+class _CrashAfterFirstEpoch(Hook):
+    priority = 'LOWEST'  # after the checkpoint is written
 
-    cfg2 = tiny(data_override, tmp_path, name='b.py')
-    cfg2.merge_from_dict(change)
-    cfg2.resume, cfg2.load_from = True, ckpt
-    with pytest.raises(ValueError, match=expected.replace('[', r'\[') + '.*load_from'):
-        Runner.from_cfg(cfg2).train()
+    def after_train_epoch(self, runner):
+        raise KeyboardInterrupt
+
+
+def test_resume_with_another_stage_plan_is_refused(data_override, tmp_path):
+    cfg = tiny(data_override, tmp_path, name='a.py')
+    cfg.train_dataloader.dataset.indices = 8  # 1 iteration per epoch
+    runner = Runner.from_cfg(cfg)
+    runner.register_hook(_CrashAfterFirstEpoch())
+    with pytest.raises(KeyboardInterrupt):
+        runner.train()
+    ckpt = str(Path(cfg.work_dir) / 'epoch_1.pth')
+    for change, expected in [
+            ({'train_cfg.max_epochs': 4}, r'train_cfg.max_epochs: 3 -> 4'),
+            ({'model.num_recompositions': 1, 'param_scheduler.num_stages': 2},
+             r'stage_epochs: \[1, 1, 1\] -> \[1, 2\]; num_recompositions: 2 -> 1')]:
+        cfg2 = tiny(data_override, tmp_path, name='b.py')
+        cfg2.merge_from_dict(change)
+        cfg2.resume, cfg2.load_from = True, ckpt
+        with pytest.raises(ValueError, match=expected + '.*load_from=' + ckpt):
+            Runner.from_cfg(cfg2).train()
+
+
+def prepare_train(runner) -> None:
+    """What ``Runner.train`` builds before it calls ``before_run``."""
+    runner._train_loop = runner.build_train_loop(runner._train_loop)
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    runner.param_schedulers = runner.build_param_scheduler(runner.param_schedulers)

@@ -4,6 +4,7 @@ from typing import Optional
 
 import numpy as np
 import torch
+from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop, find_latest_checkpoint
 
@@ -52,7 +53,8 @@ class ResumeStateHook(Hook):
       (numpy/``random`` in the main process, or workers re-seeded per epoch from the seed)
       continue from the restored states, so a resumed CPU run is bit-identical to the
       uninterrupted one. Not covered: ``persistent_workers=True`` with ``num_workers > 0``
-      (the workers' own states are not saved).
+      (the workers' own states are not saved), and distributed runs with
+      ``randomness.diff_rank_seed=True`` (only rank 0's states are saved; not restored).
     * Validation during training runs between the save and the next epoch; it gets its
       own RNG draws and puts the training states back afterwards, so it does not shift the
       training stream (and the uninterrupted and the resumed run see the same one).
@@ -88,7 +90,13 @@ class ResumeStateHook(Hook):
         if not getattr(runner, '_resume', False):
             return
         self._pending = (checkpoint.get('meta') or {}).get(RNG_KEY)
-        if self._pending is None:
+        if self._pending is not None and get_world_size() > 1 and \
+                runner._randomness_cfg.get('diff_rank_seed', False):
+            # Only rank 0's states are saved: restoring them everywhere would give every
+            # rank the same stream, which diff_rank_seed=True asks to avoid.
+            self._pending = None
+            runner.logger.info('diff_rank_seed=True: the RNG states are not restored.')
+        elif self._pending is None:
             runner.logger.warning('The resumed checkpoint holds no RNG states (written '
                                   'without ResumeStateHook): the resumed run continues with '
                                   'other random augmentations than the original would have.')
