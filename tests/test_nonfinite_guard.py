@@ -63,6 +63,8 @@ def _tiny_cfg(data_override, tmp_path, method: str, extra: str = '') -> Config:
     cfg.custom_hooks = HOOKS.get(method, [])
     if method != 'StableKD':
         cfg.param_scheduler = []
+    if method == 'SSKD':
+        cfg.train_cfg.max_epochs = 5  # one per phase
     cfg.work_dir = str(tmp_path / method)
     return cfg
 
