@@ -18,8 +18,15 @@ class NonFiniteError(RuntimeError):
 def non_finite_values(values: Dict[str, object]) -> Dict[str, float]:
     """The entries of ``values`` (tensors or numbers) that are not finite, as floats.
 
-    A tensor entry (any shape) counts as non-finite if any of its elements is.
+    A tensor entry (any shape) counts as non-finite if any of its elements is. One fused
+    norm over all tensors answers the common all-finite case (a NaN/inf element makes its
+    norm non-finite); only then, or if the norm overflows, is every tensor looked at.
     """
+    tensors = [v.detach() for v in values.values()
+               if isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel()]
+    floats = [v for v in values.values() if isinstance(v, float)]
+    if _all_finite(tensors) and all(math.isfinite(v) for v in floats):
+        return {}
     bad = {}
     for name, value in values.items():
         if isinstance(value, torch.Tensor):
@@ -28,6 +35,16 @@ def non_finite_values(values: Dict[str, object]) -> Dict[str, float]:
         elif isinstance(value, float) and not math.isfinite(value):
             bad[name] = value
     return bad
+
+
+def _all_finite(tensors: List[torch.Tensor]) -> bool:
+    if not tensors:
+        return True
+    try:
+        norms = torch._foreach_norm(tensors)
+        return bool(torch.isfinite(torch.stack(norms)).all())
+    except RuntimeError:  # e.g. tensors on several devices
+        return False
 
 
 def last_checkpoint(work_dir: str) -> str:
