@@ -144,7 +144,12 @@ def test_unmodified_mmpretrain_config_changes_only_model():
         'mmpretrain::resnet/resnet18_8xb16_cifar10.py', '.')[0])
     ours_d, theirs_d = _unscoped(ours.to_dict()), _unscoped(theirs.to_dict())
     changed = {k for k in set(ours_d) | set(theirs_d) if ours_d.get(k) != theirs_d.get(k)}
-    assert changed == {'model', 'custom_imports', 'work_dir'}  # work_dir: our convention
+    # work_dir: our convention
+    assert changed == {'model', 'custom_imports', 'default_hooks', 'work_dir'}
+    # default_hooks: per-epoch checkpoints kept 3 and the run guards; mmpretrain's own stay
+    hooks, their_hooks = _unscoped(ours.default_hooks), _unscoped(theirs.default_hooks)
+    assert {k: v for k, v in hooks.items() if k in their_hooks and k != 'checkpoint'} == \
+        {k: v for k, v in their_hooks.items() if k != 'checkpoint'}
     assert ours.work_dir == './work_dirs/kd_resnet18_r34_mmpretrain-cifar10'
     assert _unscoped(ours.model.student.to_dict()) == _unscoped(theirs.model.to_dict())
     assert ours.model.teacher.backbone.depth == 34

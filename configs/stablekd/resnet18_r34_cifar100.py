@@ -40,6 +40,12 @@ custom_hooks = [
 train_cfg = dict(by_epoch=True, max_epochs=60, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2),
+# Checkpoint every epoch and keep the last 3 (a crash loses at most one epoch); stop at a
+# NaN/inf loss, one training run per work dir, bit-identical --resume (README: "What
+# happens when things go wrong").
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+                     nonfinite_guard=dict(type='NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     resume_state=dict(type='ResumeStateHook'),
                      logger=dict(type='LoggerHook', interval=50))
 work_dir = './work_dirs/stablekd_resnet18_r34_cifar100'

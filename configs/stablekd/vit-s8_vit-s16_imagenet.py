@@ -63,7 +63,13 @@ train_cfg = dict(by_epoch=True, max_epochs=90, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
 auto_scale_lr = dict(base_batch_size=256)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=2))
+# Checkpoint every epoch and keep the last 3 (a crash loses at most one epoch); stop at a
+# NaN/inf loss, one training run per work dir, bit-identical --resume (README: "What
+# happens when things go wrong").
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+                     nonfinite_guard=dict(type='NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     resume_state=dict(type='ResumeStateHook'))
 # Every student parameter is trained in every stage: no unused-parameter search under DDP.
 model_wrapper_cfg = dict(type='MMDistributedDataParallel', find_unused_parameters=False)
 work_dir = './work_dirs/stablekd_vit-s8_vit-s16_imagenet'

@@ -4,8 +4,15 @@
 #   tools/dist_train.sh configs/teachers/vit-s16_imagenet.py 4
 # writes work_dirs/teachers_vit-s16_imagenet/epoch_300.pth.
 _base_ = ['mmpretrain::deit/deit-small_4xb256_in1k.py']
+custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)  # the hooks below
 
 model = dict(backbone=dict(arch=dict(_delete_=True, embed_dims=384, num_layers=16, num_heads=6,
                                      feedforward_channels=384 * 4)))
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+# Checkpoint every epoch and keep the last 3 (a crash loses at most one epoch); stop at a
+# NaN/inf loss, one training run per work dir, bit-identical --resume (README: "What
+# happens when things go wrong").
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+                     nonfinite_guard=dict(type='NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     resume_state=dict(type='ResumeStateHook'))
 work_dir = './work_dirs/teachers_vit-s16_imagenet'

@@ -22,6 +22,12 @@ param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[60, 120, 1
 train_cfg = dict(by_epoch=True, max_epochs=200, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
+# Checkpoint every epoch and keep the last 3 (a crash loses at most one epoch); stop at a
+# NaN/inf loss, one training run per work dir, bit-identical --resume (README: "What
+# happens when things go wrong").
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+                     nonfinite_guard=dict(type='NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     resume_state=dict(type='ResumeStateHook'),
                      logger=dict(type='LoggerHook', interval=50))
 work_dir = './work_dirs/teachers_wrn16-10_cifar100'

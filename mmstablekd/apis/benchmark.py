@@ -103,6 +103,7 @@ def build_method(config: str, stage: Optional[int] = None, device: str = 'cpu'):
         optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     if stage is not None:
         model.set_stage(stage)
+        model.stage_driver = 'build_method'  # the benchmark picks the stage, not a hook
     model.train()
     return model, optim_wrapper, cfg
 

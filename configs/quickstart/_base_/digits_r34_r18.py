@@ -37,5 +37,6 @@ digits_teacher_epochs = 15
 # `python tools/quickstart.py`, which trains it there if it is missing).
 digits_teacher_ckpt = ('work_dirs/quickstart_teacher_r34_digits/'
                        f'epoch_{digits_teacher_epochs}.pth')
-digits_default_hooks = dict(checkpoint=dict(interval=-1, save_last=True),
+# A checkpoint every epoch, the last 3 kept, so `--resume` continues after a crash.
+digits_default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=3),
                             logger=dict(interval=20))

@@ -9,6 +9,7 @@ from mmstablekd.registry import HOOKS
 from mmstablekd.utils.stages import stage_at
 from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
 from .stablekd_stage_hook import drop_stale_losses, unwrap
+from .stage_plan import check_resumed_plan, save_plan
 
 
 @HOOKS.register_module()
@@ -21,7 +22,9 @@ class SSKDStageHook(Hook):
 
     ``stage_epochs`` must have ``K + 1`` positive entries (one per backbone stage, then the
     head phase) summing to ``train_cfg.max_epochs``; this is checked at ``before_run``. By
-    default the epochs are split evenly (the last phase takes the remainder).
+    default the epochs are split evenly (the last phase takes the remainder). The phase plan
+    is saved with every checkpoint, and a resume with another plan is refused
+    (see ``stage_plan.py``).
 
     Args:
         stage_epochs (Sequence[int], optional): Epochs of every phase.
@@ -67,8 +70,23 @@ class SSKDStageHook(Hook):
                                               self.stage_epochs)
         except ValueError as e:
             raise ValueError(f'SSKDStageHook: {e}') from None
+        model.stage_driver = type(self).__name__
         runner.logger.info('SSKD phases: ' + ', '.join(
             f'{model.phase_str(p)}: {e} epochs' for p, e in enumerate(self.epochs)))
+
+    def _plan(self, runner) -> dict:
+        return dict(max_epochs=runner.max_epochs, stage_epochs=list(self.epochs),
+                    num_stages=self._model(runner).num_stages)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the phase plan in ``checkpoint['meta']``."""
+        if self.epochs:
+            save_plan(checkpoint, self._plan(runner))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Refuse to resume a checkpoint whose phase plan differs from this run's."""
+        if self.epochs:
+            check_resumed_plan(runner, checkpoint, self._plan(runner), type(self).__name__)
 
     def before_train_epoch(self, runner) -> None:
         """Enter the phase that contains ``runner.epoch``."""

@@ -8,6 +8,7 @@ from mmengine.runner import BaseLoop
 from mmstablekd.registry import HOOKS
 from mmstablekd.utils.stages import stage_at
 from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
+from .stage_plan import check_resumed_plan, save_plan
 
 
 def unwrap(model):
@@ -36,6 +37,26 @@ def iter_schedulers(param_schedulers) -> list:
     return list(param_schedulers)
 
 
+def warn_if_lr_not_stage_cyclic(runner, num_stages: int) -> None:
+    """Log a warning unless an LR scheduler restarts its cycle at every StableKD stage.
+
+    A scheduler is stage-cyclic when it has ``num_stages``/``stage_epochs`` (as
+    ``StageCyclicLR``); with one stage a ``OneCycleLR`` is one cycle per stage as well.
+    """
+    lr = [s for s in iter_schedulers(runner.param_schedulers)
+          if getattr(s, 'param_name', None) == 'lr']
+    if any(hasattr(s, 'stage_epochs') and hasattr(s, 'num_stages') for s in lr):
+        return
+    if num_stages == 1 and any(type(s).__name__ == 'OneCycleLR' for s in lr):
+        return
+    names = ', '.join(type(s).__name__ for s in lr) or 'none'
+    runner.logger.warning(
+        f'StableKD with {num_stages} stage(s) but the LR schedule ({names}) is not '
+        'stage-cyclic: the paper restarts a triangular LR cycle at every stage. Use '
+        f"param_scheduler=dict(type='StageCyclicLR', num_stages={num_stages}, by_epoch=True, "
+        'convert_to_iter_based=True) unless the deviation is deliberate.')
+
+
 @HOOKS.register_module()
 class StableKDStageHook(Hook):
     """Set the StableKD stage from the epoch and log the active partition.
@@ -46,7 +67,11 @@ class StableKDStageHook(Hook):
     every epoch, so ``--resume`` into the middle of any stage continues correctly.
 
     At ``before_run`` the model, this hook and any ``StageCyclicLR`` scheduler must agree on
-    the number of stages and their epochs; otherwise a ``ValueError`` says who disagrees.
+    the number of stages and their epochs; otherwise a ``ValueError`` says who disagrees. A
+    warning is logged when the LR is not stage-cyclic (no ``StageCyclicLR``; with a single
+    stage a ``OneCycleLR`` is one cycle per stage too). The stage plan (``max_epochs``, stage
+    epochs, ``num_recompositions``) is saved with every checkpoint, and a resume with another
+    plan is refused (see ``stage_plan.py``).
 
     Args:
         stage_epochs (Sequence[int], optional): Explicit epochs per stage.
@@ -90,9 +115,25 @@ class StableKDStageHook(Hook):
                     f'{sched.stage_epochs} epochs, but the model (num_recompositions='
                     f'{model.num_stages - 1}) and {type(self).__name__} use '
                     f'{model.num_stages} stages of {self.epochs} epochs')
+        warn_if_lr_not_stage_cyclic(runner, model.num_stages)
+        model.stage_driver = type(self).__name__
         runner.logger.info(
             f'StableKD: {model.num_stages} stage(s) of {self.epochs} epochs; partitions '
             + ' -> '.join(model.partition_str(s) for s in range(model.num_stages)))
+
+    def _plan(self, runner) -> dict:
+        return dict(max_epochs=runner.max_epochs, stage_epochs=list(self.epochs),
+                    num_recompositions=self._model(runner).num_stages - 1)
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Store the stage plan in ``checkpoint['meta']``."""
+        if self.epochs:
+            save_plan(checkpoint, self._plan(runner))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Refuse to resume a checkpoint whose stage plan differs from this run's."""
+        if self.epochs:
+            check_resumed_plan(runner, checkpoint, self._plan(runner), type(self).__name__)
 
     def before_train_epoch(self, runner) -> None:
         """Enter the stage that contains ``runner.epoch`` and log a change of partition."""

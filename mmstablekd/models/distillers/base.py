@@ -36,7 +36,11 @@ class BaseDistiller(BaseModel):
       (and resizes) that same mixed batch for it (:meth:`teacher_inputs`).
     * ``mode='predict'`` / ``'tensor'`` run the pure student: validation measures the student.
 
-    Subclasses implement :meth:`loss`.
+    Subclasses implement :meth:`loss`. A distiller that trains in stages names the hook that
+    switches them in ``stage_hook``; a training step (:meth:`parse_losses`, which both the
+    plain and the DDP train step call) refuses to run until that hook has registered itself
+    as ``stage_driver``, so a config without it fails at the first iteration instead of
+    training every epoch in stage 0.
 
     Args:
         student (dict): Student model config.
@@ -52,6 +56,9 @@ class BaseDistiller(BaseModel):
             :class:`~mmstablekd.models.utils.teacher_preprocessor.TeacherPreprocessor`.
             ``None``: the teacher sees the student's batch.
     """
+
+    #: Name of the hook that must drive the training stages (None: not staged).
+    stage_hook: Optional[str] = None
 
     def __init__(self,
                  student: dict,
@@ -83,6 +90,8 @@ class BaseDistiller(BaseModel):
         self.teacher.requires_grad_(False)
         self.teacher.eval()
         self._register_load_state_dict_pre_hook(self._load_plain_student)
+        #: The hook that switches the stages, set by that hook at ``before_run``.
+        self.stage_driver: Optional[str] = None
 
     @staticmethod
     def _preprocessor_cfg(student, data_preprocessor: Optional[dict]) -> dict:
@@ -129,6 +138,16 @@ class BaseDistiller(BaseModel):
             state_dict[f'{prefix}student.{k[len(prefix):]}'] = state_dict.pop(k)
         MMLogger.get_current_instance().info(
             f'Loaded a plain classifier checkpoint ({len(keys)} tensors) into the student.')
+
+    def parse_losses(self, losses: dict) -> tuple:
+        """MMEngine's loss parsing, after checking that the stages are driven (see class doc)."""
+        if self.stage_hook is not None and self.stage_driver is None:
+            raise RuntimeError(
+                f'{type(self).__name__} trains in stages that {self.stage_hook} switches, but '
+                f'no {self.stage_hook} is registered: every epoch would train stage 0. Add '
+                f"dict(type='{self.stage_hook}') to custom_hooks (the configs in "
+                f'configs/ do).')
+        return super().parse_losses(losses)
 
     def train(self, mode: bool = True) -> 'BaseDistiller':
         """Set train mode on the distiller; the teacher always stays in eval mode."""

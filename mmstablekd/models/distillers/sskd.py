@@ -144,6 +144,8 @@ class SSKD(BaseDistiller):
             the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
+    stage_hook = 'SSKDStageHook'
+
     def __init__(self,
                  student: dict,
                  teacher: dict,

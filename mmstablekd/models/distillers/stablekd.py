@@ -65,6 +65,8 @@ class StableKD(BaseDistiller):
             the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
+    stage_hook = 'StableKDStageHook'
+
     def __init__(self,
                  student: dict,
                  teacher: dict,
