@@ -54,3 +54,18 @@ def test_k_n_configs_cycle_lr_and_momentum_per_stage(config):
     assert lr.num_stages == mom.num_stages == model.num_stages
     assert (mom.base_momentum, mom.max_momentum) == (0.8, 0.9)  # PyTorch CyclicLR defaults
     assert lr.convert_to_iter_based and mom.convert_to_iter_based
+
+
+def test_deploy_config_is_what_the_heterogeneous_run_exports():
+    from mmstablekd.registry import MODELS
+    from mmstablekd.utils.student_export import student_deploy_meta
+    cfg, model = build('configs/stablekd/resnet18-w32_r34_cifar100.py')
+    assert model.partition_str(2) == '{1234}{5}' and model.deploy_boundaries == (3, )
+    exported = student_deploy_meta(cfg.model.student.to_dict(),
+                                   model.deployed_projectors())['model']
+    deploy = Config.fromfile(REPO / 'configs/stablekd/resnet18-w32_r34_cifar100_deploy.py')
+    assert deploy.model.to_dict() == Config(dict(model=exported)).model.to_dict()
+    plain = MODELS.build(deploy.model)
+    n = sum(p.numel() for p in plain.parameters())
+    assert n == sum(p.numel() for p in model.student.parameters()) + sum(
+        p.numel() for p in model.projectors['3'].parameters())
