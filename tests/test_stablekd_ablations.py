@@ -39,9 +39,9 @@ def test_kd_mse_sends_no_teacher_features_forward_but_keeps_the_mse():
     for i in range(2, 5):
         assert s_in[i][0] is s_out[i - 1][0] and s_in[i][0].requires_grad
         assert not torch.equal(s_in[i][0], t_out[i - 1][0])
-    assert head_in[0][0][0] is s_out[4][0]
+    assert head_in[0][0] is s_out[4][0]  # the neck gets the backbone's tuple of outputs
     # the student forward equals the pure student's (train mode: same batch statistics)
-    assert torch.equal(head_in[0][0][0], pure.extract_feat(x)[0])
+    assert torch.equal(head_in[0][0], pure.backbone(x)[0])
     # ... while the MSE at every boundary is there, student output vs teacher output
     for i in range(1, 5):
         assert torch.allclose(losses[f'loss_mse_b{i}'], F.mse_loss(s_out[i][0], t_out[i][0]))

@@ -1,5 +1,5 @@
-# Vanilla KD (StableKD-1/0: CE + KL, OneCycleLR as in Fig. 3) with the IBOE diagnostics: the KD side of
-# the comparison with resnet18_r34_cifar100_iboe.py (same hook, same keys).
+# Vanilla KD (StableKD-1/0: CE + KL, OneCycleLR as in Fig. 3) with the IBOE diagnostics: the KD
+# side of the comparison with resnet18_r34_cifar100_iboe.py (same hook, same keys).
 _base_ = ['./resnet18_r34_cifar100_1-0.py']
 
 custom_hooks = _base_.custom_hooks + [
