@@ -68,9 +68,8 @@ class StudentCheckpointHook(Hook):
             raise ValueError('StudentCheckpointHook: the student keeps deployed projectors, '
                              'so its config (model.student) must be a config dict to export')
         pre = model_cfg.get('data_preprocessor') or runner.cfg.get('data_preprocessor')
-        to_dict = (lambda c: c.to_dict() if hasattr(c, 'to_dict') else dict(c))
-        return student_deploy_meta(to_dict(student_cfg), projectors,
-                                   to_dict(pre) if pre else None)
+        return student_deploy_meta(_plain_dict(student_cfg), projectors,
+                                   _plain_dict(pre) if pre else None)
 
     def save(self, runner) -> str:
         """Write the student checkpoint of the current model; returns its path."""
@@ -90,3 +89,8 @@ class StudentCheckpointHook(Hook):
             runner.logger.info(f'The student keeps its deployed projectors: build it with the '
                                f'model config {config}')
         return path
+
+
+def _plain_dict(cfg) -> dict:
+    """A ``ConfigDict`` (or dict) as a plain dict (storable with ``weights_only`` loading)."""
+    return cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)
