@@ -10,3 +10,4 @@ val_dataloader = _base_.digits_val_dataloader
 test_dataloader = val_dataloader
 train_cfg = dict(max_epochs=6)
 default_hooks = _base_.digits_default_hooks
+work_dir = './work_dirs/quickstart_stablekd_5-0_r18_r34_digits'
