@@ -92,3 +92,35 @@ def test_paper_step_goal_reads_the_stablekd_epoch_mean():
     goal = bm.paper_step_goal(rows)
     assert '**0.980**' in goal and 'NOT met' in goal and '0.97' in goal
     assert bm.paper_step_goal(rows[:1]) is None
+
+
+def _load_tool():
+    import importlib.util
+    from conftest import REPO
+    spec = importlib.util.spec_from_file_location('benchmark_tool', REPO / 'tools/benchmark.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tool_rows_per_fraction_with_their_budgets(monkeypatch):
+    tool = _load_tool()
+    calls = []
+
+    def fake_convergence(methods, budgets, seeds, data_root, out_dir, ckpt, say,
+                         train_fraction=None):
+        calls.append((list(budgets), train_fraction, out_dir))
+        return [run('KD', [50.0] * b, s) for b in budgets for s in seeds], []
+
+    monkeypatch.setattr(tool.bm, 'convergence', fake_convergence)
+    monkeypatch.setattr(tool, 'ensure_teacher',
+                        lambda *a, **k: ('t.pth', RunRecord('T', 0, 15, val_top1=[99.0])))
+    args = tool.parse_args(['--methods', 'KD', '--fractions', '1', '0.1', '--seeds', '0'])
+    assert args.multiples == [1, 2, 4] and args.low_data_base_epochs == 4
+    parts = '\n'.join(tool.convergence_rows(args, lambda line: None))
+    assert [c[:2] for c in calls] == [([3, 6, 12], 1.0), ([4, 8, 16], 0.1)]
+    assert calls[0][2] != calls[1][2]  # separate run folders per fraction
+    assert '## Convergence on 100 % of the digits' in parts
+    assert '## Convergence on 10 % of the digits' in parts
+    assert parts.count('### Epochs to reach') == 2
+    assert tool.parse_args([]).fractions == [1.0, 0.2, 0.1]
