@@ -151,6 +151,14 @@ def test_exported_projected_student_predicts_exactly_like_the_distiller(tmp_path
     plain2.load_state_dict(torch.load(dst, weights_only=True)['state_dict'], strict=True)
     assert_same_predictions(model, plain2, x, samples)
 
+    # 3. the exported file loads back into a fresh distiller (tools/test.py with the training
+    #    config), projectors included
+    fresh = hetero()
+    fresh.load_state_dict(torch.load(dst, weights_only=True)['state_dict'], strict=False)
+    assert torch.equal(fresh.projectors['3'].to_teacher.weight,
+                       model.projectors['3'].to_teacher.weight)
+    assert_same_predictions(model, fresh, x, samples)
+
 
 def test_without_an_active_projector_in_the_last_stage_export_stays_the_plain_student(tmp_path):
     model = hetero(num_recompositions=3)  # last stage {12345}: no boundary left

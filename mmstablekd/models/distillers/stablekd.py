@@ -135,6 +135,7 @@ class StableKD(BaseDistiller):
             module.register_forward_hook(self._make_student_hook(idx))
         for idx, module in enumerate(t_modules):
             module.register_forward_hook(self._make_teacher_hook(idx))
+        self._register_load_state_dict_pre_hook(self._load_exported_projectors)
         self.stage = 0
 
     # ------------------------------------------------------------------ stages
@@ -184,6 +185,18 @@ class StableKD(BaseDistiller):
         """
         return [dict(source=f'projectors.{b}', path=self.boundaries[b],
                      **self.projectors[str(b)].spec()) for b in self.deploy_boundaries]
+
+    def _load_exported_projectors(self, state_dict: dict, prefix: str, *args) -> None:
+        """Map an exported student's ``boundary_projectors.<i>.*`` back to ``projectors.*``.
+
+        Runs after the base class re-prefixed a plain student checkpoint with ``student.``, so
+        ``tools/test.py`` / ``load_from`` with a ``student_epoch_E.pth`` that kept its
+        projectors restores them too (instead of leaving them unmatched).
+        """
+        for i, b in enumerate(self.deploy_boundaries):
+            src, dst = f'{prefix}student.boundary_projectors.{i}.', f'{prefix}projectors.{b}.'
+            for k in [k for k in state_dict if k.startswith(src)]:
+                state_dict[dst + k[len(src):]] = state_dict.pop(k)
 
     def _make_student_hook(self, idx: int):
         def hook(module, args, output):
