@@ -162,7 +162,7 @@ def test_hook_and_scheduler_disagreeing_is_a_clear_error(teacher_run, data_overr
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run(
         [sys.executable, str(REPO / 'tools/train.py'), cfg, '--work-dir', str(tmp_path / 'w'),
-         '--cfg-options', 'train_cfg.max_epochs=3', 'param_scheduler.num_stages=2',
+         '--cfg-options', 'train_cfg.max_epochs=3', 'param_scheduler.0.num_stages=2',
          'model.teacher_ckpt=None', *NARROW_KD],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0

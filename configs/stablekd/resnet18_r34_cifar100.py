@@ -2,7 +2,8 @@
 # Paper (StableKD, Fig. 4/Table 5): 79.39 % top-1 at 60 epochs (teacher 78.39 %).
 # Blocks: {stem+layer1}{layer2}{layer3}{layer4}{neck+head}; stages {1}{2}{3}{4}{5} ->
 # {12}{34}{5} -> {1234}{5}, each floor(e/3) epochs (the last one the rest), with one
-# triangular LR cycle per stage (base 3e-3*lr, peak 10*lr = 0.5, amplitude halving).
+# triangular LR cycle per stage (base 3e-3*lr, peak 10*lr = 0.5, amplitude halving) and the
+# momentum cycling inversely (StageCyclicMomentum).
 _base_ = [
     '../_base_/datasets/cifar100_bs128.py',
     'mmpretrain::_base_/default_runtime.py',
@@ -30,9 +31,14 @@ model = dict(
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=5e-4))  # peak = 10*lr = 0.5
-param_scheduler = dict(
-    type='StageCyclicLR', num_stages=num_recompositions + 1, base_ratio=3e-3, peak_ratio=10.0,
-    by_epoch=True, convert_to_iter_based=True)
+# DnD Table 5 (Progressive DnD): CyclicLR triangular2, base 3e-3*lr, max 10*lr, the rest
+# PyTorch's defaults, which also cycle the momentum inversely (0.9 at base LR, 0.8 at peak).
+param_scheduler = [
+    dict(type='StageCyclicLR', num_stages=num_recompositions + 1, base_ratio=3e-3,
+         peak_ratio=10.0, by_epoch=True, convert_to_iter_based=True),
+    dict(type='StageCyclicMomentum', num_stages=num_recompositions + 1, base_momentum=0.8,
+         max_momentum=0.9, by_epoch=True, convert_to_iter_based=True),
+]
 custom_hooks = [
     dict(type='StableKDStageHook'),
     dict(type='StudentCheckpointHook'),

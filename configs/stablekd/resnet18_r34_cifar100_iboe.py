@@ -6,6 +6,7 @@ _base_ = ['./resnet18_r34_cifar100.py']
 
 custom_hooks = _base_.custom_hooks + [
     dict(type='IBOEHook', module_paths=['student.head', 'student.backbone.layer4'],
-         metric_key='accuracy/top1', window=5),
+         metric_key='accuracy/top1', window=5,
+         every_iter=True),  # every iteration: the cumulative curve of paper Fig. 1c
 ]
 work_dir = './work_dirs/stablekd_resnet18_r34_cifar100_iboe'

@@ -29,7 +29,12 @@ model = dict(
     projectors=True,
     distill_loss=dict(type='KDLoss', tau=1.0, loss_weight=1.0),
     feature_loss=dict(type='FeatureMSELoss', loss_weight=1.0))
-param_scheduler = dict(num_stages=num_recompositions + 1)
+param_scheduler = [  # the base's StageCyclicLR + StageCyclicMomentum with n+1 stages
+    dict(type='StageCyclicLR', num_stages=num_recompositions + 1, base_ratio=3e-3,
+         peak_ratio=10.0, by_epoch=True, convert_to_iter_based=True),
+    dict(type='StageCyclicMomentum', num_stages=num_recompositions + 1, base_momentum=0.8,
+         max_momentum=0.9, by_epoch=True, convert_to_iter_based=True),
+]
 train_cfg = dict(max_epochs=200)
 # The projectors are used only while their boundary is active (stage 0); in the last stage
 # they get no gradient, so DDP must look for unused parameters.

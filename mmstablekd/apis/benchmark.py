@@ -1,10 +1,15 @@
 """Method-comparison benchmark: convergence over epoch budgets, and cost of a training step.
 
 * :func:`convergence` -- every method trained at epoch budgets ``E, 2E, ...`` with several
-  seeds on the quickstart digits (through :func:`mmstablekd.apis.quickstart.run_methods`).
+  seeds on the quickstart digits (through :func:`mmstablekd.apis.quickstart.run_methods`),
+  on the whole training split or on a class-balanced fraction of it (paper Table 2);
+  :func:`reach_rows` turns the runs into the epochs each method needs to reach vanilla KD's
+  final accuracy at the largest budget.
 * :func:`time_train_steps` -- wall time per training iteration and peak memory of one step
   of every method on the *same* batch, plus a minimal plain-PyTorch KD step built from the
-  same student and teacher modules (what the framework costs on top).
+  same student and teacher modules (what the framework costs on top); at digits size
+  (``TIMING_METHODS``) or at paper size (``PAPER_TIMING_METHODS``: the CIFAR-100 configs,
+  full-width ResNet_CIFAR-34 -> 18, on a :func:`synthetic_batch` of 64 32x32 images).
 
 Both produce rows that :func:`format_timing_table` / :func:`format_convergence_table` turn
 into markdown; ``tools/benchmark.py`` writes them into one report.
@@ -26,6 +31,7 @@ from torch.utils._pytree import tree_flatten
 
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
+from mmstablekd.utils.mim import config_path
 from .quickstart import CONFIG_DIR, RunRecord, ensure_teacher, summarize
 
 # (label, config under configs/quickstart/) of the step-timing benchmark; staged methods are
@@ -37,6 +43,16 @@ TIMING_METHODS: List[Tuple[str, str]] = [
     ('SSKD', 'sskd_r18_r34_digits.py'),
     ('StableKD-5/0', 'stablekd_5-0_r18_r34_digits.py'),
     ('StableKD-5/2', 'stablekd_5-2_r18_r34_digits.py'),
+]
+# Paper size: the CIFAR-100 configs themselves (ResNet_CIFAR-34 -> -18 at full width, 100
+# classes), timed on a synthetic batch of 64 32x32 images (no data set needed).
+PAPER_TIMING_METHODS: List[Tuple[str, str]] = [
+    ('KD', 'kd/resnet18_r34_cifar100.py'),
+    ('StableKD-1/0', 'stablekd/resnet18_r34_cifar100_1-0.py'),
+    ('DIST', 'dist/resnet18_r34_cifar100.py'),
+    ('SSKD', 'sskd/resnet18_r34_cifar100.py'),
+    ('StableKD-5/0', 'stablekd/resnet18_r34_cifar100_5-0.py'),
+    ('StableKD-5/2', 'stablekd/resnet18_r34_cifar100.py'),
 ]
 PLAIN = 'Plain PyTorch KD'
 Step = Callable[[], object]
@@ -84,6 +100,30 @@ def load_batch(config: str, data_root: str, seed: int = 0) -> dict:
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         loader = Runner.build_dataloader(loader_cfg, seed=seed)
         return next(iter(loader))
+
+
+def synthetic_batch(batch_size: int = 64, size: int = 32, num_classes: int = 100,
+                    seed: int = 0) -> dict:
+    """A batch as mmpretrain's dataloader delivers it: ``inputs`` (list of (3, size, size)
+    uint8 tensors) and ``data_samples`` with ``gt_label``; random pixels and labels (the
+    time of a step does not depend on them)."""
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (batch_size, 3, size, size), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, num_classes, (batch_size, ), generator=g)
+    return dict(inputs=list(images),
+                data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
+
+
+def paper_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
+    """The selected ``PAPER_TIMING_METHODS`` as ``(label, absolute config path)``; the first
+    one is the reference of the ratios (KD by default)."""
+    known = dict(PAPER_TIMING_METHODS)
+    names = list(names) if names else [n for n, _ in PAPER_TIMING_METHODS]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f'unknown paper-size method(s) {unknown}; choose from {list(known)}')
+    return [(n, str(config_path(known[n]))) for n in names]
 
 
 def build_method(config: str, stage: Optional[int] = None, device: str = 'cpu'):
@@ -196,7 +236,7 @@ def peak_step_memory(step: Step, device: str = 'cpu') -> int:
 def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
                      data_root: str = 'data/digits', rounds: int = 15, inner: int = 3,
                      warmup: int = 3, device: str = 'cpu', plain: bool = True,
-                     memory: bool = True) -> List[dict]:
+                     memory: bool = True, batch: Optional[dict] = None) -> List[dict]:
     """Time one training step (``model.train_step``: preprocessing, forward, losses,
     backward, optimizer step) of every method and stage on the same batch.
 
@@ -208,6 +248,8 @@ def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
         device (str): ``'cpu'`` or ``'cuda'``.
         plain (bool): Also time :func:`plain_kd_step` on the first method's networks.
         memory (bool): Also measure the peak step memory.
+        batch (dict, optional): The batch to time on (e.g. :func:`synthetic_batch`); default:
+            the first batch of the first method's train loader under ``data_root``.
 
     Returns:
         list[dict]: Rows with ``method``, ``stage`` (None or the stage/phase name),
@@ -219,7 +261,8 @@ def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
         per stage of the config's ``train_cfg.max_epochs``).
     """
     methods = list(methods or [(n, str(CONFIG_DIR / c)) for n, c in TIMING_METHODS])
-    batch = load_batch(methods[0][1], data_root)
+    if batch is None:
+        batch = load_batch(methods[0][1], data_root)
     steps: Dict[str, Step] = {}
     meta: Dict[str, dict] = {}
     for label, config in methods:
@@ -326,8 +369,10 @@ def _target(what: str, value: float, limit: float) -> str:
 
 def convergence(methods: Sequence[Tuple[str, str]], budgets: Sequence[int],
                 seeds: Sequence[int], data_root: str, out_dir: str, teacher_ckpt: str,
-                say: Callable[[str], None]) -> Tuple[List[RunRecord], List[str]]:
-    """Train every method at every budget and seed (see ``quickstart.run_methods``).
+                say: Callable[[str], None],
+                train_fraction: Optional[float] = None) -> Tuple[List[RunRecord], List[str]]:
+    """Train every method at every budget and seed (see ``quickstart.run_methods``), on
+    ``train_fraction`` of the training split (class-balanced; None: all of it).
 
     A budget a method cannot run (e.g. fewer epochs than SSKD's phases) is skipped with a
     note instead of failing the whole benchmark.
@@ -346,7 +391,7 @@ def convergence(methods: Sequence[Tuple[str, str]], budgets: Sequence[int],
                 f'(method-budget {k}/{total})')
             try:
                 records += run_methods([(name, config)], [epochs], seeds, data_root, out_dir,
-                                       teacher_ckpt, say)
+                                       teacher_ckpt, say, train_fraction)
             except ValueError as e:
                 notes.append(f'{name} at {epochs} epochs skipped: {e}')
                 say(notes[-1])
@@ -380,6 +425,105 @@ def convergence_target(records: Sequence[RunRecord], base: int) -> Optional[str]
     return (f"- StableKD-5/2 at {base} epochs: median top-1 **{skd['top1_median']:.2f}** vs KD "
             f"at {3 * base} epochs: **{kd['top1_median']:.2f}** (target ≥: "
             f"{'met' if ok else 'NOT met'})")
+
+
+def reach_target(records: Sequence[RunRecord], ref: str = 'KD') -> Optional[float]:
+    """The accuracy to reach: ``ref``'s median final top-1 (over seeds) at its largest
+    budget; None without ``ref`` runs."""
+    runs = [r for r in records if r.method == ref]
+    if not runs:
+        return None
+    largest = max(r.epochs for r in runs)
+    return statistics.median(r.final_top1 for r in runs if r.epochs == largest)
+
+
+def median_curve(runs: Sequence[RunRecord]) -> List[float]:
+    """Per-epoch median (over seeds) of the validation top-1 of runs of one budget."""
+    length = min(len(r.val_top1) for r in runs)
+    return [statistics.median(r.val_top1[e] for r in runs) for e in range(length)]
+
+
+def budget_to_reach(records: Sequence[RunRecord], method: str,
+                    target: float) -> Optional[int]:
+    """Smallest epoch budget at which ``method``'s median final top-1 is >= ``target``
+    (each budget is a separate run with its own schedule); None if no budget reaches it."""
+    by_budget: Dict[int, List[float]] = {}
+    for r in records:
+        if r.method == method:
+            by_budget.setdefault(r.epochs, []).append(r.final_top1)
+    for epochs in sorted(by_budget):
+        if statistics.median(by_budget[epochs]) >= target:
+            return epochs
+    return None
+
+
+def epoch_to_reach(records: Sequence[RunRecord], method: str,
+                   target: float) -> Optional[int]:
+    """First epoch (1-based) at which the median validation curve of ``method``'s
+    largest-budget runs is >= ``target``; None if it never is."""
+    runs = [r for r in records if r.method == method]
+    if not runs:
+        return None
+    largest = max(r.epochs for r in runs)
+    curve = median_curve([r for r in runs if r.epochs == largest])
+    return next((e + 1 for e, acc in enumerate(curve) if acc >= target), None)
+
+
+def reach_rows(records: Sequence[RunRecord], ref: str = 'KD') -> List[dict]:
+    """Per method: the budget and the epoch it needs to reach ``ref``'s final accuracy at
+    the largest budget (see :func:`budget_to_reach`, :func:`epoch_to_reach`), and the
+    budget as a fraction of ``ref``'s own."""
+    target = reach_target(records, ref)
+    if target is None:
+        return []
+    ref_budget = budget_to_reach(records, ref, target)
+    rows = []
+    for method in dict.fromkeys(r.method for r in records):
+        budget = budget_to_reach(records, method, target)
+        rows.append(dict(method=method, target=target, budget=budget,
+                         epoch=epoch_to_reach(records, method, target),
+                         largest=max(r.epochs for r in records if r.method == method),
+                         ratio=(budget / ref_budget if budget and ref_budget else None)))
+    return rows
+
+
+def format_reach_table(rows: Sequence[dict], ref: str = 'KD') -> str:
+    """Markdown table of :func:`reach_rows`."""
+    if not rows:
+        return f'(no {ref} runs: nothing to reach)'
+    lines = [f"Target: {ref}'s median final top-1 at its largest budget, "
+             f"**{rows[0]['target']:.2f} %**.", '',
+             '| Method | Smallest budget reaching it (epochs) | ÷ ' + ref +
+             ' | First epoch reaching it in the largest-budget run |', '|---|---:|---:|---:|']
+    for r in rows:
+        budget = '–' if r['budget'] is None else str(r['budget'])
+        ratio = '–' if r['ratio'] is None else f"{r['ratio']:.2f}"
+        epoch = (f"> {r['largest']} (not reached)" if r['epoch'] is None
+                 else f"{r['epoch']} of {r['largest']}")
+        lines.append(f"| {r['method']} | {budget} | {ratio} | {epoch} |")
+    return '\n'.join(lines)
+
+
+def reach_goal(rows: Sequence[dict], label: str, method: str = 'StableKD-5/2',
+               limit: float = 1 / 3) -> Optional[str]:
+    """The issue's goal on a low-data row: ``method`` needs <= 1/3 of KD's epochs."""
+    row = next((r for r in rows if r['method'] == method), None)
+    if row is None:
+        return None
+    if row['ratio'] is None:
+        return (f'- {label}: {method} does not reach the target within its budgets '
+                f'(goal: ≤ {limit:.2f} of KD\'s epochs: NOT met)')
+    return _target(f'{label}: {method} epochs ÷ KD epochs to reach the target', row['ratio'],
+                   round(limit, 3))
+
+
+def paper_step_goal(rows: Sequence[dict], limit: float = 0.97) -> Optional[str]:
+    """The issue's goal at paper size: StableKD-5/2 step time (epoch mean) ÷ KD <= 0.97."""
+    for r in rows:
+        if r['method'] == 'StableKD-5/2' and r['stage'] == 'epoch mean':
+            return _target('Paper size: StableKD-5/2 iteration time ÷ KD (epoch mean)',
+                           r['ratio'], limit)
+    return None
 
 
 # The CRD-suite pair ResNet-56 -> ResNet-20 (configs/{kd,dist,sskd,stablekd}/

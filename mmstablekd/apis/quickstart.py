@@ -141,7 +141,8 @@ def _stage_name(model) -> str:
 
 
 def build_run_cfg(config: str, seed: int, epochs: Optional[int], work_dir: str,
-                  data_root: str, teacher_ckpt: Optional[str] = None) -> Config:
+                  data_root: str, teacher_ckpt: Optional[str] = None,
+                  train_fraction: Optional[float] = None) -> Config:
     """Load a quickstart config and set seed, budget, work dir, data root and teacher.
 
     Args:
@@ -151,6 +152,9 @@ def build_run_cfg(config: str, seed: int, epochs: Optional[int], work_dir: str,
         work_dir (str): Output folder of the run.
         data_root (str): Folder written by :func:`write_digits_dataset`.
         teacher_ckpt (str, optional): Sets ``model.teacher_ckpt`` of distiller configs.
+        train_fraction (float, optional): Train on this class-balanced fraction of the
+            training split (``ClassBalancedSubset``, selection seed 0, the same subset for
+            every run); None or 1 keeps the whole split.
 
     Returns:
         Config: Ready for ``Runner.from_cfg``, logging only warnings (progress is printed by
@@ -171,6 +175,10 @@ def build_run_cfg(config: str, seed: int, epochs: Optional[int], work_dir: str,
             cfg[key].dataset.data_root = data_root
     if teacher_ckpt is not None and 'teacher' in cfg.model:
         cfg.model.teacher_ckpt = teacher_ckpt
+    if train_fraction is not None and train_fraction < 1:
+        cfg.train_dataloader.dataset = dict(type='ClassBalancedSubset',
+                                            fraction=float(train_fraction), seed=0,
+                                            dataset=cfg.train_dataloader.dataset)
     return cfg
 
 
@@ -302,7 +310,7 @@ def available_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, 
 
 def run_methods(selected: Sequence[Tuple[str, str]], budgets: Sequence[int],
                 seeds: Sequence[int], data_root: str, out_dir: str, teacher_ckpt: str,
-                say: Progress) -> List[RunRecord]:
+                say: Progress, train_fraction: Optional[float] = None) -> List[RunRecord]:
     """Train every (method, epoch budget, seed); runs go to ``<out_dir>/runs/``.
 
     Args:
@@ -314,6 +322,7 @@ def run_methods(selected: Sequence[Tuple[str, str]], budgets: Sequence[int],
         out_dir (str): Parent of the run work dirs.
         teacher_ckpt (str): Teacher checkpoint for the distillers.
         say (callable): Receives progress lines.
+        train_fraction (float, optional): See :func:`build_run_cfg`.
 
     Returns:
         list[RunRecord]: One record per run, in run order.
@@ -328,7 +337,8 @@ def run_methods(selected: Sequence[Tuple[str, str]], budgets: Sequence[int],
                 slug = Path(config).stem
                 work_dir = osp.join(out_dir, 'runs', f'{slug}_e{epochs}_s{seed}')
                 say(f'run {k}/{total}: {name}, seed {seed}, {epochs} epochs ({slug}.py)')
-                cfg = build_run_cfg(config, seed, epochs, work_dir, data_root, teacher_ckpt)
+                cfg = build_run_cfg(config, seed, epochs, work_dir, data_root, teacher_ckpt,
+                                    train_fraction)
                 records.append(train_run(cfg, RunRecord(name, seed, epochs), say,
                                          prefix=f'  {name:<18}'))
     return records

@@ -13,6 +13,12 @@ export, and none of the training state (optimizer, schedulers, message hub):
   checkpoint works too, with ``prefix='backbone.'``.) An mmpretrain Swin backbone is written
   in mmdet's Swin layout instead (:mod:`mmstablekd.utils.swin_convert`).
 
+A StableKD student whose projectors stay deployed (a projector on a boundary active in the
+last stage) is exported with them: the distiller checkpoint's ``meta['student_deploy']``
+(written by ``StudentCheckpointHook``, see :func:`student_deploy_meta`) names the projector
+weights to keep (``projectors.3.*`` -> ``boundary_projectors.0.*``) and the model config
+(``BoundaryProjectedClassifier``) that loads them; the exported ``meta['model']`` holds it.
+
 :func:`convert_checkpoint` is what ``tools/convert_student.py`` runs: read (safely, see
 :mod:`mmstablekd.utils.checkpoint`) -> export -> check the weights are finite -> write, with an
 :class:`ExportReport` of what was kept and dropped. ``meta`` keeps the run's identity
@@ -20,6 +26,7 @@ export, and none of the training state (optimizer, schedulers, message hub):
 plain Python values. Every file it cannot use (unreadable, no state dict, no ``student.*``
 weights, NaN/Inf weights) is a :class:`CheckpointError` whose message says why.
 """
+import copy
 import os
 import os.path as osp
 from collections import OrderedDict
@@ -103,6 +110,34 @@ def _state_dict_of(checkpoint) -> dict:
     return checkpoint.get('state_dict', checkpoint)
 
 
+def student_deploy_meta(student_cfg: dict, projectors: List[dict],
+                        data_preprocessor: Optional[dict] = None) -> dict:
+    """What a distiller checkpoint records so its export keeps the deployed projectors.
+
+    Args:
+        student_cfg (dict): The student's model config (an ``ImageClassifier``).
+        projectors (list[dict]): ``StableKD.deployed_projectors()``: ``source`` (state-dict
+            prefix in the distiller), ``path`` and the ``BoundaryProjector`` arguments.
+        data_preprocessor (dict, optional): The distiller's preprocessor config, if it
+            overrides the student's.
+
+    Returns:
+        dict: ``model`` (a ``BoundaryProjectedClassifier`` config: the student config plus
+        ``boundary_projectors``) and ``rename`` (distiller prefix -> exported prefix).
+    """
+    if student_cfg.get('type') not in ('ImageClassifier', 'mmpretrain.ImageClassifier'):
+        raise CheckpointError('a student with deployed projectors must be an ImageClassifier '
+                              f'to export, got type={student_cfg.get("type")!r}')
+    model = copy.deepcopy(dict(student_cfg))
+    model['type'] = 'BoundaryProjectedClassifier'
+    if data_preprocessor:
+        model['data_preprocessor'] = copy.deepcopy(dict(data_preprocessor))
+    model['boundary_projectors'] = [{k: v for k, v in p.items() if k != 'source'}
+                                    for p in projectors]
+    rename = {p['source'] + '.': f'boundary_projectors.{i}.' for i, p in enumerate(projectors)}
+    return dict(model=model, rename=rename)
+
+
 def student_checkpoint(checkpoint: dict) -> Tuple[dict, List[str]]:
     """A plain mmpretrain classifier checkpoint of the student (no optimizer state).
 
@@ -111,13 +146,27 @@ def student_checkpoint(checkpoint: dict) -> Tuple[dict, List[str]]:
             dict).
 
     Returns:
-        tuple: (``{'meta': ..., 'state_dict': ...}``, dropped state-dict keys).
+        tuple: (``{'meta': ..., 'state_dict': ...}``, dropped state-dict keys). With a
+        ``meta['student_deploy']`` the deployed projectors are kept (renamed) and the meta
+        gets the ``model`` config that loads the checkpoint.
     """
-    student, dropped = split_student(_state_dict_of(checkpoint))
+    state_dict = _state_dict_of(checkpoint)
+    student, dropped = split_student(state_dict)
     meta = checkpoint.get('meta', {}) if 'state_dict' in checkpoint else {}
+    deploy = dict(meta or {}).get('student_deploy')
     meta = {k: _plain(v) for k, v in dict(meta or {}).items() if k in _KEPT_META}
     meta = {k: v for k, v in meta.items() if v is not None}
     meta['exported_by'] = 'mmstablekd'
+    if deploy:
+        for src, dst in deploy['rename'].items():
+            keys = [k for k in dropped if k.startswith(src)]
+            if not keys:
+                raise CheckpointError(f'meta["student_deploy"] names the projector {src}* but '
+                                      'the state dict has no such keys')
+            for k in keys:
+                student[dst + k[len(src):]] = state_dict[k]
+            dropped = [k for k in dropped if not k.startswith(src)]
+        meta['model'] = copy.deepcopy(deploy['model'])
     return dict(meta=meta, state_dict=student), dropped
 
 
@@ -139,7 +188,8 @@ def backbone_checkpoint(checkpoint: dict, prefix: str = 'backbone.') -> Tuple[di
         raise CheckpointError(f'the student has no "{prefix}*" weights; its keys start with '
                               f'{sorted(key_groups(full["state_dict"], depth=1))}')
     dropped += [STUDENT_PREFIX + k for k in full['state_dict'] if not k.startswith(prefix)]
-    return dict(meta=full['meta'], state_dict=backbone), dropped
+    meta = {k: v for k, v in full['meta'].items() if k != 'model'}  # not a classifier
+    return dict(meta=meta, state_dict=backbone), dropped
 
 
 def key_groups(keys: Iterable[str], depth: int = 2) -> Dict[str, int]:
@@ -289,5 +339,24 @@ def convert_checkpoint(src: str, dst: Optional[str] = None, backbone_only: bool 
     entries = [k for k in checkpoint if k not in ('state_dict', 'meta')] \
         if 'state_dict' in checkpoint else []
     _save_atomically(exported, dst)
+    if 'model' in exported['meta']:
+        write_model_config(exported['meta']['model'], model_config_path(dst))
     return ExportReport(kept=list(exported['state_dict']), dropped=dropped,
                         dropped_entries=entries, backbone_only=backbone_only, dst=dst)
+
+
+def model_config_path(checkpoint_path: str) -> str:
+    """The config written next to an exported checkpoint: ``x.pth`` -> ``x.py``."""
+    return osp.splitext(checkpoint_path)[0] + '.py'
+
+
+def write_model_config(model: dict, path: str) -> str:
+    """Write ``model = ...`` (plus ``custom_imports`` of mmstablekd) as an MMEngine config.
+
+    The file builds the exported student with ``MODELS.build(Config.fromfile(path).model)``
+    (or serves as the ``model`` of a test config).
+    """
+    from mmengine.config import Config
+    Config(dict(custom_imports=dict(imports=['mmstablekd'], allow_failed_imports=False),
+                model=model)).dump(path)
+    return path

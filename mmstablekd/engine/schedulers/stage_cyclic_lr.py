@@ -1,5 +1,5 @@
 """Per-stage triangular2 cyclic learning rate of StableKD (paper App. B, DnD Table 5)."""
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
@@ -83,17 +83,22 @@ class StageCyclicParamScheduler(_ParamScheduler):
         return cls(*args, begin=int(begin * epoch_length), end=int(end * epoch_length),
                    by_epoch=False, epoch_length=epoch_length, **kwargs)
 
-    def factor_at(self, step: int) -> float:
-        """Value / initial value at ``step`` steps after ``begin``."""
+    def triangle_at(self, step: int) -> Tuple[int, float]:
+        """Stage and height of the unit triangle (0 at a stage's ends, 1 mid-stage) at
+        ``step`` steps after ``begin``; a closed form in ``step`` (exact after a resume)."""
         start = 0
         for stage, length in enumerate(self.stage_lengths):
             if step < start + length or stage == self.num_stages - 1:
                 u = min(max((step - start) / length, 0.0), 1.0)
-                tri = 2 * u if u < 0.5 else 2 * (1 - u)
-                amplitude = (self.peak_ratio - self.base_ratio) / 2**stage
-                return self.base_ratio + amplitude * tri
+                return stage, (2 * u if u < 0.5 else 2 * (1 - u))
             start += length
         raise AssertionError('unreachable')
+
+    def factor_at(self, step: int) -> float:
+        """Value / initial value at ``step`` steps after ``begin``."""
+        stage, tri = self.triangle_at(step)
+        amplitude = (self.peak_ratio - self.base_ratio) / 2**stage
+        return self.base_ratio + amplitude * tri
 
     def _get_value(self) -> List[float]:
         factor = self.factor_at(self.last_step - self.begin)

@@ -7,6 +7,7 @@ import torch.nn as nn
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import format_partition, stage_partitions
 from ..utils import get_submodule
+from ..utils.boundary_projector import BoundaryProjector
 from ..utils.default_boundaries import resolve_boundaries
 from ..utils.probe import probe_boundaries
 from .base import BaseDistiller, head_loss
@@ -25,15 +26,17 @@ class StableKD(BaseDistiller):
 
     * the student's output at ``b`` is recorded and ``feature_loss`` (MSE) to the teacher's
       output at ``b`` is returned as ``loss_mse_b{b+1}``;
-    * the student block after ``b`` receives the teacher's output at ``b`` (detached, the
-      same tensor, bit for bit), so no gradient crosses ``b``: every block group learns alone.
+    * unless ``feed_teacher_features=False``, the student block after ``b`` receives the
+      teacher's output at ``b`` (detached, the same tensor, bit for bit), so no gradient
+      crosses ``b``: every block group learns alone.
 
     The final group is trained with the student head's own loss (CE, ``loss_cls``) plus
     ``distill_loss`` between student and teacher logits (KL by default, ``loss_kd``):
     ``CE + lambda*KL + sum MSE`` (paper eq. 8). Stage ``s`` uses the partition obtained by
     applying the recomposing function ``s`` times; :meth:`set_stage` switches it (the
-    ``StableKDStageHook`` does so by epoch). ``predict``/``tensor`` modes run the pure
-    student: hooks pass outputs through unchanged.
+    ``StableKDStageHook`` does so by epoch). ``predict``/``tensor`` modes run the student
+    as it is deployed: the pure student, except that a projector on a boundary still active
+    in the last stage stays in it (see ``projectors``).
 
     Args:
         student (dict): Student classifier config.
@@ -51,11 +54,20 @@ class StableKD(BaseDistiller):
             default: derived from ``train_cfg.max_epochs`` (see ``utils/stages.py``).
         distill_loss (dict): Final-block logit loss. Defaults to ``KDLoss(tau=1)``.
         feature_loss (dict): Loss at active boundaries. Defaults to ``FeatureMSELoss``.
+        feed_teacher_features (bool): Whether an active boundary sends the teacher's feature
+            to the next student block (StableKD's decomposition). ``False`` keeps the feature
+            losses but lets the student's own feature flow on, end to end: the paper's "KD +
+            MSE" ablation (Table 4). Defaults to True.
         projectors (bool): Insert 1x1 projectors where student and teacher widths differ
             (``Conv2d`` for (N, C, H, W) features, ``Linear`` for (N, L, C) tokens): one maps
             the student's output to the teacher's width for the feature loss, one maps the
             teacher's output to the student's width as the next student block's input.
-            Without them a width mismatch is a build-time error. Defaults to False.
+            Without them a width mismatch is a build-time error. Where such a boundary is
+            still active in the last stage (e.g. boundary 4 of 5/2: ``{1234}{5}``), the next
+            block has learned on ``from_teacher(teacher feature)``, so validation and the
+            exported student feed it ``from_teacher(to_teacher(student feature))``
+            (:meth:`deployed_projectors`; the paper counts the projector in the student,
+            Table 6). Defaults to False.
         probe_input_shape (Sequence[int]): (C, H, W) of the dummy input used at build time to
             check boundary order and feature shapes. Defaults to (3, 32, 32).
         teacher_ckpt (str, optional): Teacher checkpoint.
@@ -76,6 +88,7 @@ class StableKD(BaseDistiller):
                  stage_epochs: Optional[Sequence[int]] = None,
                  distill_loss: dict = dict(type='KDLoss', tau=1.0, loss_weight=1.0),
                  feature_loss: dict = dict(type='FeatureMSELoss', loss_weight=1.0),
+                 feed_teacher_features: bool = True,
                  projectors: bool = False,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  teacher_ckpt: Optional[str] = None,
@@ -99,6 +112,10 @@ class StableKD(BaseDistiller):
         self.teacher_boundaries = teacher_boundaries
         self.num_blocks = len(boundaries) + 1
         self.num_recompositions = num_recompositions
+        if not isinstance(feed_teacher_features, bool):
+            raise TypeError('model.feed_teacher_features must be a bool, got '
+                            f'{feed_teacher_features!r}')
+        self.feed_teacher_features = feed_teacher_features
         try:
             self.partitions = stage_partitions(self.num_blocks, num_recompositions)
         except ValueError as e:
@@ -124,6 +141,7 @@ class StableKD(BaseDistiller):
             module.register_forward_hook(self._make_student_hook(idx))
         for idx, module in enumerate(t_modules):
             module.register_forward_hook(self._make_teacher_hook(idx))
+        self._register_load_state_dict_pre_hook(self._load_exported_projectors)
         self.stage = 0
 
     # ------------------------------------------------------------------ stages
@@ -155,19 +173,56 @@ class StableKD(BaseDistiller):
                 self._teacher_out[idx] = _detach(output)
         return hook
 
+    @property
+    def deploy_boundaries(self) -> Tuple[int, ...]:
+        """Boundaries whose projector stays in the deployed student: those active in the
+        last stage, with a projector, when teacher features are fed forward."""
+        if not self.feed_teacher_features:
+            return ()
+        return tuple(b for b in self.partitions[-1] if str(b) in self.projectors)
+
+    def deployed_projectors(self) -> List[dict]:
+        """The projectors of :attr:`deploy_boundaries` as exported.
+
+        Returns:
+            list[dict]: per projector ``source`` (its state-dict prefix in the distiller,
+            e.g. ``'projectors.3'``), ``path`` (module path in the student) and the
+            :class:`BoundaryProjector` arguments.
+        """
+        return [dict(source=f'projectors.{b}', path=self.boundaries[b],
+                     **self.projectors[str(b)].spec()) for b in self.deploy_boundaries]
+
+    def _load_exported_projectors(self, state_dict: dict, prefix: str, *args) -> None:
+        """Map an exported student's ``boundary_projectors.<i>.*`` back to ``projectors.*``.
+
+        Runs after the base class re-prefixed a plain student checkpoint with ``student.``, so
+        ``tools/test.py`` / ``load_from`` with a ``student_epoch_E.pth`` that kept its
+        projectors restores them too (instead of leaving them unmatched).
+        """
+        for i, b in enumerate(self.deploy_boundaries):
+            src, dst = f'{prefix}student.boundary_projectors.{i}.', f'{prefix}projectors.{b}.'
+            for k in [k for k in state_dict if k.startswith(src)]:
+                state_dict[dst + k[len(src):]] = state_dict.pop(k)
+
     def _make_student_hook(self, idx: int):
         def hook(module, args, output):
-            if not self._distilling or idx not in self.active_boundaries:
+            if not self._distilling:
+                if idx in self.deploy_boundaries:
+                    return _map_tensors(self.projectors[str(idx)], output)
+                return None
+            if idx not in self.active_boundaries:
                 return None
             target = self._teacher_out[idx]
             key = str(idx)
             student_feat = output
             if key in self.projectors:
-                student_feat = _map_tensors(self.projectors[key]['to_teacher'], output)
+                student_feat = _map_tensors(self.projectors[key].to_teacher, output)
             # Computed here, before the next block can touch the teacher tensor in place.
             self._feature_losses[idx] = self.feature_loss(*_loss_pair(student_feat, target))
+            if not self.feed_teacher_features:
+                return None  # KD + MSE: the student's own feature flows on
             if key in self.projectors:
-                return _map_tensors(self.projectors[key]['from_teacher'], target)
+                return _map_tensors(self.projectors[key].from_teacher, target)
             return target
         return hook
 
@@ -234,11 +289,7 @@ class StableKD(BaseDistiller):
                 raise ValueError(
                     f'{where}: student width {s.shape[ch]} != teacher width {t.shape[ch]}. '
                     'Set model.projectors=True to bridge them with 1x1 projectors.')
-            layer = nn.Conv2d if s.dim() == 4 else nn.Linear
-            kw = dict(kernel_size=1) if s.dim() == 4 else {}
-            self.projectors[str(idx)] = nn.ModuleDict(dict(
-                to_teacher=layer(s.shape[ch], t.shape[ch], **kw),
-                from_teacher=layer(t.shape[ch], s.shape[ch], **kw)))
+            self.projectors[str(idx)] = BoundaryProjector(s.shape[ch], t.shape[ch], s.dim())
 
 
 # Boundary outputs are tensors or (nested) tuples/lists whose tensor leaves are features and

@@ -1,0 +1,3 @@
+from .boundary_projected_classifier import BoundaryProjectedClassifier
+
+__all__ = ['BoundaryProjectedClassifier']
