@@ -101,7 +101,7 @@ class StudentCheckpointHook(Hook):
     @staticmethod
     def _meta(runner) -> dict:
         meta = dict(epoch=runner.epoch + 1, iter=runner.iter, cfg=runner.cfg.pretty_text)
-        dataset = getattr(runner.train_dataloader, 'dataset', None)
+        dataset = getattr(getattr(runner, 'train_dataloader', None), 'dataset', None)
         if getattr(dataset, 'metainfo', None) is not None:
             meta['dataset_meta'] = dataset.metainfo
         return meta
