@@ -1,3 +1,5 @@
 from .stage_cyclic_lr import StageCyclicLR, StageCyclicParamScheduler
+from .stage_step_lr import StageStepLR, StageStepParamScheduler
 
-__all__ = ['StageCyclicLR', 'StageCyclicParamScheduler']
+__all__ = ['StageCyclicLR', 'StageCyclicParamScheduler', 'StageStepLR',
+           'StageStepParamScheduler']
