@@ -372,11 +372,19 @@ default_hooks = dict(checkpoint=dict(interval=-1), logger=dict(interval=1))
 """
 
 
-@pytest.mark.parametrize('config', ['configs/sskd/resnet18_r34_cifar100.py',
-                                    'configs/quickstart/sskd_r18_r34_digits.py'])
+STEPS = [1, 1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001]  # x0.1 at 30/60/90 % of 8: iterations 2, 5, 7
+SCHEDULES = {  # LR of the 8 iterations of each phase
+    'configs/sskd/resnet18_r34_cifar100.py':  # the paper's steps in every phase
+        [0.01 * f * x for f in (1 / 16, 1 / 4, 1, 1, 10) for x in STEPS],
+    'configs/quickstart/sskd_r18_r34_digits.py':  # constant backbone phases, head with steps
+        [0.01 * f for f in (1 / 4, 1, 1, 1) for _ in STEPS] + [0.1 * x for x in STEPS],
+}
+
+
+@pytest.mark.parametrize('config', sorted(SCHEDULES))
 def test_config_phases_and_lr_steps_follow_max_epochs(config, data_override, tmp_path):
     """Overriding only train_cfg.max_epochs (10) rescales the phases (2 epochs each) and the
-    paper's per-stage LR: 0.01, x0.1 at 30/60/90 % of every phase, restarted every phase."""
+    per-phase LR, restarted every phase (see the configs' comments for the numbers)."""
     cfg = Config.fromfile(data_override(config, extra=SCHEDULE, batch_size=4))
     cfg.train_dataloader.dataset.indices = 16  # 4 iterations per epoch, 8 per phase
     cfg.model.probe_input_shape = (3, 32, 32)
@@ -386,8 +394,17 @@ def test_config_phases_and_lr_steps_follow_max_epochs(config, data_override, tmp
     runner.register_hook(recorder)
     runner.train()
     assert recorder.stages == [p for p in range(5) for _ in range(8)]
-    per_phase = [1e-2, 1e-2, 1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-5]  # steps at 2, 5, 7 of 8
-    assert recorder.lrs == pytest.approx(per_phase * 5, rel=1e-9)
+    assert recorder.lrs == pytest.approx(SCHEDULES[config], rel=1e-9)
+
+
+def test_hook_rejects_lr_phases_that_differ(data_override, tmp_path):
+    """stage_epochs given to SSKDStageHook but not to StageStepLR: a clear error at start."""
+    extra = SCHEDULE + "custom_hooks = [dict(type='SSKDStageHook', stage_epochs=[6, 1, 1, 1, 1])]\n"
+    cfg = Config.fromfile(data_override('configs/sskd/resnet18_r34_cifar100.py', extra=extra,
+                                        batch_size=4))
+    cfg.work_dir = str(tmp_path)
+    with pytest.raises(ValueError, match=r'restarts the LR at phases of \[2, 2, 2, 2, 2\]'):
+        Runner.from_cfg(cfg).train()
 
 
 # ---------------------------------------------------------------------------- DDP

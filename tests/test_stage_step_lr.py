@@ -52,6 +52,16 @@ def test_stages_follow_max_epochs():
     assert sched.stage_lengths == [2, 1, 1, 1, 1]
 
 
+def test_stage_factors_and_per_stage_milestones():
+    opt, sched = make(epochs=5, epoch_length=10, stage_factors=[0.25, 1, 1, 1, 10],
+                      milestones=[[], [0.5], [], [], [0.3, 0.6, 0.9]])
+    got = lrs(opt, sched, 50)
+    assert got[:10] == pytest.approx([LR / 4] * 10)  # constant, a quarter
+    assert got[10:20] == pytest.approx([LR] * 5 + [LR / 10] * 5)
+    assert got[20:40] == pytest.approx([LR] * 20)
+    assert got[40:] == pytest.approx([10 * expected_lr(i, 10) for i in range(10)])
+
+
 def test_one_step_stages_start_at_full_lr():
     opt, sched = make(epochs=5, epoch_length=1)
     assert lrs(opt, sched, 5) == pytest.approx([LR] * 5)
@@ -72,6 +82,10 @@ def test_resume_gives_same_lr():
     (dict(milestones=(0.6, 0.3)), 'milestones'),
     (dict(milestones=(0.0, 0.5)), 'milestones'),
     (dict(gamma=0.0), 'gamma'),
+    (dict(milestones=[[0.3]] * 4), '4 per-stage lists for 5 stages'),
+    (dict(milestones=[[0.3], [], [], [], [1.5]]), 'milestones'),
+    (dict(stage_factors=[1, 1, 1, 1]), 'stage_factors must be 5 numbers > 0'),
+    (dict(stage_factors=[1, 1, 0, 1, 1]), 'stage_factors'),
     (dict(stage_epochs=[1, 1]), 'stage_epochs'),
     (dict(epochs=3), 'max_epochs'),
 ])

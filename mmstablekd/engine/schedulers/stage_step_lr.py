@@ -16,7 +16,9 @@ class StageStepParamScheduler(_ParamScheduler):
     of a stage) that step ``t`` has reached, i.e.
     :math:`t - S_s \ge \max(1, \mathrm{round}(f_k L_s))` (every stage starts at ``v0``):
 
-    .. math:: v(t) = v_0 \cdot \gamma^{m}
+    .. math:: v(t) = v_0 \cdot r_s \cdot \gamma^{m}
+
+    with :math:`r_s` the stage's entry of ``stage_factors`` (default 1).
 
     SSKD's paper trains every stage with LR 0.01 and x0.1 at epochs 18/36/54 of 60 (ImageNet),
     i.e. ``milestones=(0.3, 0.6, 0.9)``, ``gamma=0.1``, restarted for every stage. Stage
@@ -32,9 +34,12 @@ class StageStepParamScheduler(_ParamScheduler):
         num_stages (int): Number of training stages (SSKD: backbone stages + 1 head phase).
         stage_epochs (Sequence[int], optional): Explicit epochs (or iterations when
             ``by_epoch=False``) per stage; must match the stage hook's.
-        milestones (Sequence[float]): Increasing fractions in (0, 1) of a stage at which the
-            value is multiplied by ``gamma``. Defaults to (0.3, 0.6, 0.9).
+        milestones (Sequence): Increasing fractions in (0, 1) of a stage at which the
+            value is multiplied by ``gamma``, the same for every stage, or one such list per
+            stage (an empty one: constant). Defaults to (0.3, 0.6, 0.9).
         gamma (float): Decay factor in (0, 1]. Defaults to 0.1.
+        stage_factors (Sequence[float], optional): Start value of every stage as a multiple
+            of ``v0`` (one number > 0 per stage). Defaults to 1 for every stage.
         begin, end, last_step, by_epoch, verbose: as in MMEngine's schedulers.
         epoch_length (int, optional): Iterations per epoch, set when converted to iter-based.
     """
@@ -46,6 +51,7 @@ class StageStepParamScheduler(_ParamScheduler):
                  stage_epochs: Optional[Sequence[int]] = None,
                  milestones: Sequence[float] = (0.3, 0.6, 0.9),
                  gamma: float = 0.1,
+                 stage_factors: Optional[Sequence[float]] = None,
                  begin: int = 0,
                  end: int = INF,
                  last_step: int = -1,
@@ -58,10 +64,14 @@ class StageStepParamScheduler(_ParamScheduler):
         if end == INF:
             raise ValueError(f'{name} needs a finite `end`; leave it unset to use '
                              'train_cfg.max_epochs')
-        milestones = list(milestones)
-        if not all(0 < f < 1 for f in milestones) or milestones != sorted(set(milestones)):
-            raise ValueError(f'param_scheduler.milestones must be increasing fractions of a stage '
-                             f'in (0, 1), got {milestones}')
+        self.stage_milestones = _per_stage(milestones, num_stages)
+        factors = [1.0] * num_stages if stage_factors is None else list(stage_factors)
+        if len(factors) != num_stages or not all(
+                isinstance(f, (int, float)) and not isinstance(f, bool) and f > 0
+                for f in factors):
+            raise ValueError(f'param_scheduler.stage_factors must be {num_stages} numbers > 0, '
+                             f'got {stage_factors}')
+        self.stage_factors = [float(f) for f in factors]
         if not 0 < gamma <= 1:
             raise ValueError(f'param_scheduler.gamma must be in (0, 1], got {gamma}')
         self.num_stages = num_stages
@@ -94,8 +104,9 @@ class StageStepParamScheduler(_ParamScheduler):
         start = 0
         for stage, length in enumerate(self.stage_lengths):
             if step < start + length or stage == self.num_stages - 1:
-                done = sum(step - start >= max(1, round(f * length)) for f in self.milestones)
-                return self.gamma**done
+                done = sum(step - start >= max(1, round(f * length))
+                           for f in self.stage_milestones[stage])
+                return self.stage_factors[stage] * self.gamma**done
             start += length
         raise AssertionError('unreachable')
 
@@ -103,6 +114,22 @@ class StageStepParamScheduler(_ParamScheduler):
         factor = self.factor_at(self.last_step - self.begin)
         return [group[f'initial_{self.param_name}'] * factor
                 for group in self.optimizer.param_groups]
+
+
+def _per_stage(milestones, num_stages: int) -> List[List[float]]:
+    """``milestones`` (one list for every stage, or one list per stage) as one list per stage."""
+    milestones = [list(m) if isinstance(m, (list, tuple)) else m for m in milestones]
+    per_stage = milestones if milestones and all(isinstance(m, list) for m in milestones) \
+        else [milestones] * num_stages
+    if len(per_stage) != num_stages:
+        raise ValueError(f'param_scheduler.milestones has {len(per_stage)} per-stage lists for '
+                         f'{num_stages} stages')
+    for fracs in per_stage:
+        if not all(isinstance(f, (int, float)) and 0 < f < 1 for f in fracs) \
+                or fracs != sorted(set(fracs)):
+            raise ValueError(f'param_scheduler.milestones must be increasing fractions of a '
+                             f'stage in (0, 1), got {milestones}')
+    return [[float(f) for f in fracs] for fracs in per_stage]
 
 
 @PARAM_SCHEDULERS.register_module()
