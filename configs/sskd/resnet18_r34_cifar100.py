@@ -14,8 +14,8 @@
 #   loss, a BN bias of the stage's last block sees curvature ~2*H*W (per active position), so
 #   SGD with momentum 0.9 diverges on large maps at LR 0.01. Measured on the quickstart
 #   (configs/quickstart/sskd_r18_r34_digits.py, 16x16 maps after layer1): LR 0.01 and 0.005
-#   diverge (loss_stage1 5481 -> 7161 / 11691 within 5 iterations; 71 % / 75 % top-1), 0.0025
-#   learns (5481 -> 2110). Keeping LR * H * W <= 0.64 as measured there: layer1 (32x32)
+#   diverge (loss_stage1 5481 -> 7161 / 11691 within 5 iterations; 71 % / 75 % top-1 at the
+#   end, head LR 0.01 / 0.1), 0.0025 learns (5481 -> 2110 in the phase). Keeping LR * H * W <= 0.64 as measured there: layer1 (32x32)
 #   x1/16, layer2 (16x16) x1/4, layer3/layer4 (8x8, 4x4) x1. Extrapolated, not measured on
 #   CIFAR-100. Head phase x10 = LR 0.1, the baselines' peak LR (DnD Table 5): the paper gives
 #   no head schedule, and a linear head at 0.01 learns too slowly (quickstart, seed 0, same
