@@ -38,14 +38,16 @@ def reference_logits(model, x):
     return student.double(), teacher.double()
 
 
-def dist_reference(s, t, beta, gamma, tau):
+def dist_reference(s, t, beta, gamma, tau, weight=1.0, eps=1e-8):
+    """w * tau^2 * (beta * inter + gamma * intra), Pearson as released (eps on the norms)."""
     y_s, y_t = torch.softmax(s / tau, 1), torch.softmax(t / tau, 1)
 
     def dp(a, b, dim):
         a, b = a - a.mean(dim, keepdim=True), b - b.mean(dim, keepdim=True)
-        return 1 - (a * b).sum(dim) / ((a * a).sum(dim) * (b * b).sum(dim)).sqrt()
+        norms = (a * a).sum(dim).sqrt() * (b * b).sum(dim).sqrt()
+        return 1 - (a * b).sum(dim) / (norms + eps)
 
-    return tau**2 * (beta * dp(y_s, y_t, 1).mean() + gamma * dp(y_s, y_t, 0).mean())
+    return weight * tau**2 * (beta * dp(y_s, y_t, 1).mean() + gamma * dp(y_s, y_t, 0).mean())
 
 
 @pytest.mark.parametrize('alpha,tau', [(0.5, 1.0), (0.9, 4.0), (0.0, 2.0), (1.0, 1.0)])
@@ -63,9 +65,12 @@ def test_vanilla_kd_is_hinton_loss(alpha, tau):
     assert losses['loss_kd'].item() == pytest.approx(alpha * tau**2 * kl.item(), abs=1e-5)
 
 
-@pytest.mark.parametrize('alpha,beta,gamma,tau', [(1.0, 1.0, 1.0, 1.0), (0.5, 2.0, 3.0, 4.0)])
-def test_dist_is_ce_plus_pearson_relations(alpha, beta, gamma, tau):
-    model = build('DIST', alpha=alpha, beta=beta, gamma=gamma, tau=tau)
+@pytest.mark.parametrize('alpha,beta,gamma,tau,weight', [
+    (1.0, 1.0, 1.0, 1.0, 1.0), (0.5, 2.0, 3.0, 4.0, 1.0),
+    (1.0, 1.0, 1.0, 4.0, 2.0),  # the released CIFAR-100 recipe
+    (1.0, 1.0, 1.0, 1.0, 2.0)])  # the released ImageNet recipe
+def test_dist_is_ce_plus_pearson_relations(alpha, beta, gamma, tau, weight):
+    model = build('DIST', alpha=alpha, beta=beta, gamma=gamma, tau=tau, loss_weight=weight)
     x, samples, labels = batch()
     state = copy.deepcopy(model.state_dict())
     losses = model.loss(x, samples)
@@ -77,7 +82,7 @@ def test_dist_is_ce_plus_pearson_relations(alpha, beta, gamma, tau):
     # An untrained net predicts almost uniformly, where Pearson on fp32 softmax outputs is
     # ill-conditioned (test_losses.py checks 1e-6 on realistic logits).
     assert losses['loss_dist'].item() == pytest.approx(
-        dist_reference(s, t, beta, gamma, tau).item(), rel=1e-4)
+        dist_reference(s, t, beta, gamma, tau, weight).item(), rel=1e-4)
 
 
 @pytest.mark.parametrize('kind', ['VanillaKD', 'DIST'])
@@ -131,12 +136,22 @@ def test_defaults_build_from_student_teacher_only():
     ('DIST', dict(gamma=-1), ValueError, 'model.gamma must be >= 0'),
     ('DIST', dict(alpha=-1), ValueError, 'model.alpha must be >= 0'),
     ('DIST', dict(tau=-4), ValueError, 'model.tau must be > 0'),
+    ('DIST', dict(tau=0), ValueError, 'model.tau must be > 0'),
+    ('DIST', dict(loss_weight=-2), ValueError, 'model.loss_weight must be >= 0'),
+    ('DIST', dict(gather_intra='yes'), TypeError, 'model.gather_intra must be True or False'),
     ('DIST', dict(teacher_ckpt='/nonexistent/teacher.pth'), FileNotFoundError,
      'model.teacher_ckpt'),
 ])
 def test_bad_configs(kind, kw, exc, match):
     with pytest.raises(exc, match=match):
         build(kind, **kw)
+
+
+def test_dist_gather_needs_process_group(monkeypatch):
+    monkeypatch.setenv('WORLD_SIZE', '2')  # as torchrun sets it, but no process group
+    with pytest.raises(RuntimeError, match='model.gather_intra=True needs the torch.distributed'):
+        build('DIST', gather_intra=True)
+    assert build('DIST').gather_intra is False
 
 
 def test_bad_student_config():

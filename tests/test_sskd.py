@@ -161,8 +161,11 @@ def test_stage_loss_uses_student_features_and_stops_early(stage):
         assert ins[('student', k)] is outs[('student', k - 1)]
     s, t = outs[('student', k)], outs[('teacher', k)]
     assert not t.requires_grad
-    expected = F.mse_loss(model.adapters[str(stage)](s, t), t)
-    assert torch.allclose(losses[f'loss_stage{k}'], expected)
+    # The paper's psi = ||a - b||^2: a sum over the feature, a mean over the batch.
+    adapted = model.adapters[str(stage)](s, t).double()
+    expected = sum(((adapted[i] - t[i].double())**2).sum() for i in range(len(t))) / len(t)
+    assert type(model.stage_loss).__name__ == 'FeatureL2Loss'
+    assert losses[f'loss_stage{k}'].item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_head_phase_is_ce_only_without_teacher():
@@ -354,6 +357,58 @@ def test_runner_trains_phases_freezes_and_resumes(data_override, tmp_path):
     assert recorder2.stages == [3, 4]
 
 
+class _LRRecorder(Hook):
+    priority = 'LOW'  # after SSKDStageHook
+
+    def __init__(self):
+        self.lrs, self.stages = [], []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.lrs.append(runner.optim_wrapper.get_lr()['lr'][0])
+        self.stages.append(runner.model.stage)
+
+
+SCHEDULE = TINY.split('custom_hooks')[0] + """
+train_cfg = dict(max_epochs=10, val_begin=11)
+default_hooks = dict(checkpoint=dict(interval=-1), logger=dict(interval=1))
+"""
+
+
+STEPS = [1, 1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001]  # x0.1 at 30/60/90 % of 8: iterations 2, 5, 7
+SCHEDULES = {  # LR of the 8 iterations of each phase
+    'configs/sskd/resnet18_r34_cifar100.py':  # the paper's steps in every phase
+        [0.01 * f * x for f in (1 / 16, 1 / 4, 1, 1, 10) for x in STEPS],
+    'configs/quickstart/sskd_r18_r34_digits.py':  # constant backbone phases, head with steps
+        [0.01 * f for f in (1 / 4, 1, 1, 1) for _ in STEPS] + [0.1 * x for x in STEPS],
+}
+
+
+@pytest.mark.parametrize('config', sorted(SCHEDULES))
+def test_config_phases_and_lr_steps_follow_max_epochs(config, data_override, tmp_path):
+    """Overriding only train_cfg.max_epochs (10) rescales the phases (2 epochs each) and the
+    per-phase LR, restarted every phase (see the configs' comments for the numbers)."""
+    cfg = Config.fromfile(data_override(config, extra=SCHEDULE, batch_size=4))
+    cfg.train_dataloader.dataset.indices = 16  # 4 iterations per epoch, 8 per phase
+    cfg.model.probe_input_shape = (3, 32, 32)
+    cfg.work_dir = str(tmp_path / 'run')
+    runner = Runner.from_cfg(cfg)
+    recorder = _LRRecorder()
+    runner.register_hook(recorder)
+    runner.train()
+    assert recorder.stages == [p for p in range(5) for _ in range(8)]
+    assert recorder.lrs == pytest.approx(SCHEDULES[config], rel=1e-9)
+
+
+def test_hook_rejects_lr_phases_that_differ(data_override, tmp_path):
+    """stage_epochs given to SSKDStageHook but not to StageStepLR: a clear error at start."""
+    extra = SCHEDULE + "custom_hooks = [dict(type='SSKDStageHook', stage_epochs=[6, 1, 1, 1, 1])]\n"
+    cfg = Config.fromfile(data_override('configs/sskd/resnet18_r34_cifar100.py', extra=extra,
+                                        batch_size=4))
+    cfg.work_dir = str(tmp_path)
+    with pytest.raises(ValueError, match=r'restarts the LR at phases of \[2, 2, 2, 2, 2\]'):
+        Runner.from_cfg(cfg).train()
+
+
 # ---------------------------------------------------------------------------- DDP
 def _ddp_worker(rank, world, init_file, out):
     import torch.distributed as dist
@@ -362,7 +417,9 @@ def _ddp_worker(rank, world, init_file, out):
     dist.init_process_group('gloo', init_method=f'file://{init_file}', rank=rank,
                             world_size=world)
     torch.set_num_threads(1)
-    model = build()  # same seed on both ranks
+    # Same seed on both ranks. The element-mean stage loss keeps these random features and
+    # LR 0.1 finite (the paper's sum would diverge here), so "changed" means learned.
+    model = build(stage_loss=dict(type='FeatureMSELoss'))
     ddp = DistributedDataParallel(model, find_unused_parameters=True)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
     result = {}

@@ -6,7 +6,6 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.optim.scheduler import MultiStepLR
 from mmengine.runner import Runner
 
 import mmstablekd  # noqa: F401  (registers the components)
@@ -75,7 +74,8 @@ def test_switch_model_type_and_train(method, data_override, tmp_path):
 
 CONFIGS = {
     'configs/kd/resnet18_r34_cifar100.py': ('VanillaKD', dict(alpha=0.5, tau=1.0)),
-    'configs/dist/resnet18_r34_cifar100.py': ('DIST', dict(alpha=1.0, beta=1.0, gamma=1.0)),
+    'configs/dist/resnet18_r34_cifar100.py': ('DIST', dict(alpha=1.0, beta=1.0, gamma=1.0,
+                                                            tau=4.0, loss_weight=2.0)),
     'configs/sskd/resnet18_r34_cifar100.py': ('SSKD', dict(boundaries=BOUNDARIES)),
     'configs/stablekd/resnet18_r34_cifar100_dist.py': ('StableKD', dict(num_recompositions=2)),
 }
@@ -89,44 +89,62 @@ def test_method_configs_share_student_teacher_data(path):
     assert cfg.model.type == kind
     for key in ('student', 'teacher', 'teacher_ckpt'):
         assert cfg.model[key] == base.model[key], key
-    for key in ('train_dataloader', 'val_dataloader', 'train_cfg'):
+    keys = ('train_dataloader', 'val_dataloader')
+    if '/dist/' not in path:  # DIST runs its own released 240-epoch recipe
+        keys += ('train_cfg', )
+    for key in keys:
         assert cfg[key]['dataset' if 'loader' in key else 'max_epochs'] == \
             base[key]['dataset' if 'loader' in key else 'max_epochs']
     model = MODELS.build(dict(cfg.model, teacher_ckpt=None))
     assert type(model) is MODELS.get(kind)
     for name, value in attrs.items():
         assert getattr(model, name) == value, name
-    if path.endswith('_dist.py'):
-        assert type(model.distill_loss).__name__ == 'DISTLoss'
+    if path.endswith('_dist.py'):  # the DIST authors' CIFAR-100 weights on the final block
+        loss = model.distill_loss
+        assert type(loss).__name__ == 'DISTLoss'
+        assert (loss.beta, loss.gamma, loss.tau, loss.loss_weight) == (1.0, 1.0, 4.0, 2.0)
 
 
-@pytest.mark.parametrize('path', ['configs/kd/resnet18_r34_cifar100.py',
-                                  'configs/dist/resnet18_r34_cifar100.py'])
-def test_logit_baselines_use_onecycle_peak_0_1(path):
-    cfg = Config.fromfile(path)
+def test_kd_baseline_uses_onecycle_peak_0_1():
+    cfg = Config.fromfile('configs/kd/resnet18_r34_cifar100.py')
     assert [s['type'] for s in cfg.param_scheduler] == ['OneCycleLR']
     assert cfg.param_scheduler[0]['eta_max'] == 0.1
     assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
     assert [h['type'] for h in cfg.custom_hooks] == ['StudentCheckpointHook']
 
 
+def test_dist_cifar_config_is_the_released_recipe():
+    """dist_cifar.yaml (DIST Table 1, A1): 240 epochs, batch 64, SGD lr 0.05, wd 5e-4,
+    x0.1 at 150/180/210; CE 1 + 2 * 4^2 * (inter + intra)."""
+    cfg = Config.fromfile('configs/dist/resnet18_r34_cifar100.py')
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, opt.momentum, opt.weight_decay) == ('SGD', 0.05, 0.9, 5e-4)
+    assert cfg.train_dataloader.batch_size == 64 and cfg.train_cfg.max_epochs == 240
+    assert [(s['type'], s['milestones'], s['gamma']) for s in cfg.param_scheduler] == \
+        [('MultiStepLR', [150, 180, 210], 0.1)]
+    assert [h['type'] for h in cfg.custom_hooks] == ['StudentCheckpointHook']
+
+
 def test_sskd_config_lr_restarts_every_phase():
-    """The two MultiStepLRs of configs/sskd give LR 0.01 at every phase start and x0.1 steps
-    at 30/60/90 % of each 12-epoch phase, as in the SSKD paper."""
+    """StageStepLR in configs/sskd restarts the LR at every phase start (0.01 x the phase's
+    factor) with x0.1 steps at 30/60/90 % of each 12-epoch phase (60 epochs / 5 phases)."""
+    from mmstablekd.engine.schedulers import StageStepLR
     cfg = Config.fromfile('configs/sskd/resnet18_r34_cifar100.py')
+    assert cfg.optim_wrapper.optimizer.lr == 0.01 and cfg.optim_wrapper.optimizer.momentum == 0.9
+    assert cfg.model.stage_loss.type == 'FeatureL2Loss'
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([param], lr=cfg.optim_wrapper.optimizer.lr)
-    scheds = [MultiStepLR(opt, **{k: v for k, v in s.items() if k != 'type'})
-              for s in cfg.param_scheduler]
+    (spec, ) = cfg.param_scheduler
+    kwargs = {k: v for k, v in spec.items() if k not in ('type', 'convert_to_iter_based')}
+    sched = StageStepLR(opt, end=cfg.train_cfg.max_epochs, **kwargs)
     lrs = []
     for _ in range(cfg.train_cfg.max_epochs):
         lrs.append(opt.param_groups[0]['lr'])
-        for s in scheds:
-            s.step()
-    phase = [0.01] * 4 + [1e-3] * 3 + [1e-4] * 4 + [1e-5]
-    assert lrs == pytest.approx(phase * 5, rel=1e-9)
-    assert cfg.custom_hooks[0] == dict(type='SSKDStageHook', stage_epochs=[12] * 5)
-    assert cfg.train_cfg.val_begin == 49
+        sched.step()
+    phase = [1] * 4 + [0.1] * 3 + [0.01] * 4 + [0.001]  # steps at 4, 7, 11 of 12
+    factors = [1 / 16, 1 / 4, 1, 1, 10]  # see the config: stability on large maps; head LR
+    assert lrs == pytest.approx([0.01 * f * x for f in factors for x in phase], rel=1e-9)
+    assert cfg.custom_hooks[0] == dict(type='SSKDStageHook')  # phases follow max_epochs
 
 
 def _unscoped(obj):

@@ -4,6 +4,7 @@ from typing import List, Optional, Sequence
 from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop, EpochBasedTrainLoop
 
+from mmstablekd.engine.schedulers.stage_step_lr import StageStepParamScheduler
 from mmstablekd.models.distillers.sskd import SSKD
 from mmstablekd.registry import HOOKS
 from mmstablekd.utils.stages import stage_at
@@ -73,6 +74,7 @@ class SSKDStageHook(Hook):
         model.stage_driver = type(self).__name__
         runner.logger.info('SSKD phases: ' + ', '.join(
             f'{model.phase_str(p)}: {e} epochs' for p, e in enumerate(self.epochs)))
+        check_lr_phases(runner, self.epochs)
 
     def _plan(self, runner) -> dict:
         return dict(max_epochs=runner.max_epochs, stage_epochs=list(self.epochs),
@@ -102,3 +104,17 @@ class SSKDStageHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         """Log the current phase with the training scalars."""
         runner.message_hub.update_scalar('train/sskd_stage', self._model(runner).stage)
+
+
+def check_lr_phases(runner, epochs: List[int]) -> None:
+    """Raise if a per-stage LR schedule (``StageStepLR``) restarts at other epochs than the
+    phases of ``SSKDStageHook`` (e.g. ``stage_epochs`` given to only one of them)."""
+    schedulers = getattr(runner, 'param_schedulers', None) or []
+    if isinstance(schedulers, dict):
+        schedulers = [s for group in schedulers.values() for s in group]
+    for scheduler in schedulers:
+        if isinstance(scheduler, StageStepParamScheduler) and scheduler.stage_epochs != epochs:
+            raise ValueError(
+                f'SSKDStageHook phases of {epochs} epochs, but param_scheduler '
+                f'{type(scheduler).__name__} restarts the LR at phases of '
+                f'{scheduler.stage_epochs} epochs: give both the same stage_epochs (or neither)')

@@ -8,6 +8,7 @@ from typing import Dict, List, Optional
 import torch
 
 from mmstablekd.registry import MODELS
+from ..utils.all_gather import check_gather_possible
 from .base import BaseDistiller, head_loss
 
 
@@ -146,11 +147,13 @@ class DIST(LogitDistiller):
 
     .. math::
         \mathcal{L} = \alpha\,\mathrm{CE}(s, y)
-            + \tau^2\,(\beta\,\mathcal{L}_{inter} + \gamma\,\mathcal{L}_{intra})
+            + w\,\tau^2\,(\beta\,\mathcal{L}_{inter} + \gamma\,\mathcal{L}_{intra})
 
-    reported as ``loss_cls`` and ``loss_dist`` (a :class:`~mmstablekd.models.losses.DISTLoss`,
-    computed in fp32). Defaults ``alpha = beta = gamma = tau = 1``, the DIST defaults
-    also used by Hao et al.'s VanillaKD comparison.
+    reported as ``loss_cls`` and ``loss_dist`` (a :class:`~mmstablekd.models.losses.DISTLoss`
+    with the released Pearson formula, computed in fp32). Defaults
+    ``alpha = beta = gamma = tau = w = 1`` (the paper's loss). The authors' released recipes
+    use ``loss_weight=2`` with ``tau=1`` (ImageNet) or ``tau=4`` (CIFAR-100); see
+    ``configs/dist/``.
 
     Args:
         student (dict): Student classifier config.
@@ -160,6 +163,10 @@ class DIST(LogitDistiller):
         beta (float): Inter-class weight (>= 0). Defaults to 1.
         gamma (float): Intra-class weight (>= 0). Defaults to 1.
         tau (float): Temperature (> 0). Defaults to 1.
+        loss_weight (float): Weight ``w`` (>= 0) of the whole DIST term. Defaults to 1.
+        gather_intra (bool): Intra-class term over the global batch of all processes (see
+            :class:`~mmstablekd.models.losses.DISTLoss`). Defaults to False (per process,
+            like the authors' code).
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
         teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
@@ -174,6 +181,8 @@ class DIST(LogitDistiller):
                  beta: float = 1.0,
                  gamma: float = 1.0,
                  tau: float = 1.0,
+                 loss_weight: float = 1.0,
+                 gather_intra: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  teacher_data_preprocessor: Optional[dict] = None) -> None:
@@ -181,9 +190,16 @@ class DIST(LogitDistiller):
         beta = _check_range(beta, 'model.beta')
         gamma = _check_range(gamma, 'model.gamma')
         tau = _check_range(tau, 'model.tau', strict=True)
+        loss_weight = _check_range(loss_weight, 'model.loss_weight')
+        if not isinstance(gather_intra, bool):
+            raise TypeError(f'model.gather_intra must be True or False, got {gather_intra!r}')
+        if gather_intra:
+            check_gather_possible('model.gather_intra')
         super().__init__(student, teacher, ce_weight=alpha,
-                         distill_loss=dict(type='DISTLoss', beta=beta, gamma=gamma, tau=tau),
+                         distill_loss=dict(type='DISTLoss', beta=beta, gamma=gamma, tau=tau,
+                                           loss_weight=loss_weight, gather_intra=gather_intra),
                          loss_name='loss_dist', teacher_ckpt=teacher_ckpt,
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg,
                          teacher_data_preprocessor=teacher_data_preprocessor)
         self.alpha, self.beta, self.gamma, self.tau = alpha, beta, gamma, tau
+        self.loss_weight, self.gather_intra = loss_weight, gather_intra

@@ -94,7 +94,9 @@ class SSKD(BaseDistiller):
     has ``K + 1`` phases, switched by :class:`~mmstablekd.engine.hooks.SSKDStageHook`:
 
     * **Stage i** (phases 0..K-1): only ``S_i`` (and its adapter) learns, with
-      ``stage_loss`` (MSE) between the student's and the teacher's outputs at boundary ``i``,
+      ``stage_loss`` (default: the paper's ``psi(a, b) = ||a - b||_2^2``, a sum over
+      the feature, mean over the batch) between the student's and the teacher's outputs at
+      boundary ``i``,
       reported as ``loss_stage{i}`` (1-based). ``S_i`` gets the student's *own* features from
       its frozen earlier stages; both networks run only up to boundary ``i``.
     * **Head phase** (phase K): only the modules after the last boundary learn, with the
@@ -132,8 +134,10 @@ class SSKD(BaseDistiller):
             (``backbone.layer1`` ... ``backbone.layer4``).
         teacher_boundaries (Sequence[str], optional): The teacher's paths. Default:
             ``boundaries`` if given, else the teacher backbone's stages.
-        stage_loss (dict): Feature loss of a stage. Defaults to ``FeatureMSELoss`` (the
-            paper's L2; ours is the element mean, a constant factor from a sum).
+        stage_loss (dict): Feature loss of a stage. Defaults to
+            :class:`~mmstablekd.models.losses.FeatureL2Loss` (the paper's squared L2
+            distance, summed over the feature: with an element mean instead, the paper's
+            LR of 0.01 is thousands of times too small to learn).
         adapters (bool): Build a :class:`StageAdapter` where shapes differ; otherwise a shape
             mismatch is a build-time error. Defaults to True.
         probe_input_shape (Sequence[int]): (C, H, W) of the build-time dummy input.
@@ -152,7 +156,7 @@ class SSKD(BaseDistiller):
                  teacher_ckpt: Optional[str] = None,
                  boundaries: Optional[Sequence[str]] = None,
                  teacher_boundaries: Optional[Sequence[str]] = None,
-                 stage_loss: dict = dict(type='FeatureMSELoss', loss_weight=1.0),
+                 stage_loss: dict = dict(type='FeatureL2Loss', loss_weight=1.0),
                  adapters: bool = True,
                  probe_input_shape: Sequence[int] = (3, 32, 32),
                  data_preprocessor: Optional[dict] = None,
@@ -248,7 +252,7 @@ class SSKD(BaseDistiller):
                 phase only).
 
         Returns:
-            dict: ``{'loss_stage{i}': mse}`` in stage i (1-based), or ``{'loss_cls': ce, ...}``
+            dict: ``{'loss_stage{i}': psi}`` in stage i (1-based), or ``{'loss_cls': ce, ...}``
             (plus what the head reports) in the head phase.
         """
         if self._applied_stage != self.stage:

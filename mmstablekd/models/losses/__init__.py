@@ -1,5 +1,6 @@
 from .dist_loss import DISTLoss
+from .feature_l2_loss import FeatureL2Loss
 from .feature_mse_loss import FeatureMSELoss
 from .kd_loss import KDLoss
 
-__all__ = ['DISTLoss', 'FeatureMSELoss', 'KDLoss']
+__all__ = ['DISTLoss', 'FeatureL2Loss', 'FeatureMSELoss', 'KDLoss']

@@ -1,57 +1,70 @@
 """DIST: knowledge distillation from a stronger teacher by Pearson relations (Huang et al.)."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from mmstablekd.registry import MODELS
+from ..utils.all_gather import check_gather_possible, gather_batch
 from .kd_loss import check_logits
 
 
 def pearson_distance(a: torch.Tensor, b: torch.Tensor, dim: int,
                      eps: float = 1e-8) -> torch.Tensor:
-    r"""Pearson distance :math:`1 - \rho(a, b)` along ``dim``.
+    r"""Pearson distance :math:`1 - \rho(a, b)` along ``dim``, as the DIST authors compute it.
 
     .. math::
         \rho(u, v) = \frac{\sum_j (u_j - \bar u)(v_j - \bar v)}
-            {\max\big(\sqrt{\sum_j (u_j - \bar u)^2 \sum_j (v_j - \bar v)^2},\ \epsilon\big)}
+            {\|u - \bar u\|_2\,\|v - \bar v\|_2 + \epsilon}
 
-    Each centred vector is first divided by its largest absolute entry (:math:`\rho` is
-    invariant to that, and the scale is treated as a constant, which leaves the gradient
-    exact), so tiny probabilities neither underflow nor meet the :math:`\epsilon` clamp: for
-    every non-constant vector the value is the textbook Pearson correlation. A vector whose
-    entries are all equal (e.g. the softmax of constant logits) is centred to exact zeros,
-    so its :math:`\rho` is 0 and its distance exactly 1, with zero (not NaN) gradient.
+    This is the released code's formula (the cosine similarity of the centred vectors with
+    :math:`\epsilon` added to the product of the norms; hunto/DIST_KD, MMRazor's
+    ``dist_loss.py``). Where a vector is (nearly) constant, e.g. a class column of
+    near-zero probabilities over the batch, the norms are far below :math:`\epsilon`, so its
+    :math:`\rho` is about 0 (distance about 1, almost no gradient) instead of the exact
+    correlation; an exactly constant vector gives :math:`\rho = 0` with finite gradients.
 
     Args:
         a (Tensor): e.g. (N, C).
         b (Tensor): same shape as ``a``.
         dim (int): the dimension the correlation runs over (1: per row, 0: per column).
-        eps (float): Clamp :math:`\epsilon` of the denominator; only zero (constant)
-            vectors reach it, since rescaled non-zero vectors have norms >= 1. Defaults to 1e-8.
+        eps (float): :math:`\epsilon` added to the denominator. Defaults to 1e-8 (released).
 
     Returns:
         Tensor: the distances, ``a`` with ``dim`` reduced, e.g. (N,) for ``dim=1``.
     """
-    a, b = _centre(a, dim), _centre(b, dim)
-    cov = (a * b).sum(dim)
-    var_prod = (a * a).sum(dim) * (b * b).sum(dim)
-    return 1.0 - cov / var_prod.clamp_min(eps * eps).sqrt()
+    a = a - a.mean(dim, keepdim=True)
+    b = b - b.mean(dim, keepdim=True)
+    rho = (a * b).sum(dim) / (a.norm(dim=dim) * b.norm(dim=dim) + eps)
+    return 1.0 - rho
 
 
-def _centre(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """``x - mean`` along ``dim``, rescaled to max ``|.|`` 1; exact zeros if constant."""
-    constant = x.amax(dim, keepdim=True) == x.amin(dim, keepdim=True)
-    x = torch.where(constant, torch.zeros_like(x), x - x.mean(dim, keepdim=True))
-    scale = x.detach().abs().amax(dim, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-    return x / scale
+def _weight(value, field: str, strict: bool = False) -> float:
+    """``value`` as a float >= 0 (> 0 when ``strict``), or an error naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f'DISTLoss: {field} must be a number, got {value!r}')
+    if value < 0 or (strict and value == 0):
+        raise ValueError(f'DISTLoss: {field} must be {">" if strict else ">="} 0, got {value}')
+    return float(value)
+
+
+def _alias(value: Optional[float], alias: Optional[float], name: str, alias_name: str) -> float:
+    """One weight given under our name or MMRazor's; both only if equal. Default 1."""
+    if value is not None and alias is not None and value != alias:
+        raise ValueError(f'DISTLoss: {name}={value} and {alias_name}={alias} are the same '
+                         'weight under two names; give only one')
+    chosen = value if value is not None else alias
+    return _weight(1.0 if chosen is None else chosen, name if value is not None else alias_name)
 
 
 @MODELS.register_module()
 class DISTLoss(nn.Module):
     r"""DIST: inter- and intra-class Pearson relations of the predictions.
 
-    With :math:`Y = \mathrm{softmax}(z / \tau)` row-wise for student (s) and teacher (t),
-    :math:`d_p = 1 - \rho_{\text{Pearson}}`:
+    With :math:`Y = \mathrm{softmax}(z / \tau)` row-wise for student (s) and teacher (t) and
+    :math:`d_p = 1 - \rho` (:func:`pearson_distance`, the released formula with
+    :math:`\epsilon`):
 
     .. math::
         \mathcal{L}_{inter} = \frac{1}{N}\sum_{i=1}^{N} d_p(Y^s_{i,:}, Y^t_{i,:}),\quad
@@ -60,47 +73,67 @@ class DISTLoss(nn.Module):
     .. math::
         \mathcal{L} = w\,\tau^2\,(\beta\,\mathcal{L}_{inter} + \gamma\,\mathcal{L}_{intra})
 
-    Both terms are means (over samples, over classes). Computed in fp32 even under
-    autocast: the Pearson denominators are products of small numbers that underflow in fp16.
-    The intra-class term correlates over the batch this process sees (as in every public DIST
-    implementation): under data-parallel training it is the per-GPU batch.
+    The authors' recipes (image_classification_sota ``resnet_dist.yaml``/``dist_cifar.yaml``)
+    use :math:`\beta = \gamma = 1`, :math:`w = 2` next to CE weight 1, and :math:`\tau = 1`
+    (ImageNet) or 4 (CIFAR-100). Computed in fp32 even under autocast (:math:`\epsilon`
+    vanishes in fp16).
 
-    Degenerate inputs (no NaN, no error):
+    MMRazor's argument names are accepted too, so its DIST configs port unchanged:
+    ``inter_loss_weight`` (= ``beta``), ``intra_loss_weight`` (= ``gamma``), ``tau``,
+    ``loss_weight`` and ``teacher_detach``.
 
-    * a constant row of logits gives a uniform prediction, whose centred vector is 0, so its
-      inter-class distance is exactly 1; a class column that is constant over the batch gives
-      an intra-class distance of exactly 1 (see :func:`pearson_distance`). All-constant
-      logits therefore give :math:`w\tau^2(\beta + \gamma)`, with finite gradients.
-    * ``N = 1``: the intra-class term is exactly 1 (a single sample has no spread).
-    * ``C = 1``: the inter-class term is exactly 1.
+    **Across processes.** The intra-class term correlates each class over the batch. By
+    default (as in every public implementation) that is the batch this process sees, so
+    under data-parallel training it depends on the per-GPU batch. With
+    ``gather_intra=True`` it is computed over the global batch: the predictions of all ranks
+    are all-gathered (gradients flow back to each rank's own part, summed over ranks so that
+    DDP's gradient average equals the single-process gradient on the concatenated batch).
+    The inter-class term is a per-sample mean either way.
+
+    Degenerate inputs (no NaN, no error): constant logits give uniform predictions, whose
+    centred vectors are 0, so :math:`\rho = 0`; all-constant logits give
+    :math:`w\tau^2(\beta + \gamma)` with finite gradients. ``N = 1``: the intra-class term is
+    1; ``C = 1``: the inter-class term is 1.
 
     Args:
-        beta (float): Weight :math:`\beta` of the inter-class term. Defaults to 1.
-        gamma (float): Weight :math:`\gamma` of the intra-class term. Defaults to 1.
+        beta (float, optional): Weight :math:`\beta` (>= 0) of the inter-class term.
+            Defaults to 1.
+        gamma (float, optional): Weight :math:`\gamma` (>= 0) of the intra-class term.
+            Defaults to 1.
         tau (float): Temperature :math:`\tau` (> 0). Defaults to 1.
-        loss_weight (float): Weight :math:`w`. Defaults to 1.
-        eps (float): Clamp of the Pearson denominator (see :func:`pearson_distance`).
-            Defaults to 1e-8.
+        loss_weight (float): Weight :math:`w` (>= 0) of the whole term. Defaults to 1.
+        eps (float): :math:`\epsilon` (> 0) of the Pearson denominator. Defaults to 1e-8,
+            the released value.
+        gather_intra (bool): Compute the intra-class term over the batch of all processes.
+            Defaults to False.
+        inter_loss_weight (float, optional): MMRazor's name of ``beta``.
+        intra_loss_weight (float, optional): MMRazor's name of ``gamma``.
+        teacher_detach (bool): Detach the teacher logits (MMRazor's argument). Defaults to
+            True.
     """
 
     def __init__(self,
-                 beta: float = 1.0,
-                 gamma: float = 1.0,
+                 beta: Optional[float] = None,
+                 gamma: Optional[float] = None,
                  tau: float = 1.0,
                  loss_weight: float = 1.0,
-                 eps: float = 1e-8) -> None:
+                 eps: float = 1e-8,
+                 gather_intra: bool = False,
+                 inter_loss_weight: Optional[float] = None,
+                 intra_loss_weight: Optional[float] = None,
+                 teacher_detach: bool = True) -> None:
         super().__init__()
-        if tau <= 0:
-            raise ValueError(f'DISTLoss: tau must be > 0, got {tau}')
-        if beta < 0 or gamma < 0:
-            raise ValueError(f'DISTLoss: beta and gamma must be >= 0, got {beta} and {gamma}')
-        if eps <= 0:
-            raise ValueError(f'DISTLoss: eps must be > 0, got {eps}')
-        self.beta = float(beta)
-        self.gamma = float(gamma)
-        self.tau = float(tau)
-        self.loss_weight = float(loss_weight)
-        self.eps = float(eps)
+        self.beta = _alias(beta, inter_loss_weight, 'beta', 'inter_loss_weight')
+        self.gamma = _alias(gamma, intra_loss_weight, 'gamma', 'intra_loss_weight')
+        self.tau = _weight(tau, 'tau', strict=True)
+        self.loss_weight = _weight(loss_weight, 'loss_weight')
+        self.eps = _weight(eps, 'eps', strict=True)
+        if not isinstance(gather_intra, bool):
+            raise TypeError(f'DISTLoss: gather_intra must be True or False, got {gather_intra!r}')
+        if gather_intra:
+            check_gather_possible('DISTLoss.gather_intra')
+        self.gather_intra = gather_intra
+        self.teacher_detach = bool(teacher_detach)
 
     def forward(self, student_logits: torch.Tensor,
                 teacher_logits: torch.Tensor) -> torch.Tensor:
@@ -108,16 +141,20 @@ class DISTLoss(nn.Module):
 
         Args:
             student_logits (Tensor): (N, C) student logits.
-            teacher_logits (Tensor): (N, C) teacher logits (no gradient needed).
+            teacher_logits (Tensor): (N, C) teacher logits.
 
         Returns:
             Tensor: scalar fp32 loss.
         """
         check_logits(student_logits, teacher_logits, type(self).__name__)
+        if self.teacher_detach:
+            teacher_logits = teacher_logits.detach()
         with torch.autocast(device_type=student_logits.device.type, enabled=False):
             y_s = F.softmax(student_logits.float() / self.tau, dim=1)
             y_t = F.softmax(teacher_logits.float() / self.tau, dim=1)
             inter = pearson_distance(y_s, y_t, dim=1, eps=self.eps).mean()
+            if self.gather_intra:
+                y_s, y_t = gather_batch(y_s), gather_batch(y_t)
             intra = pearson_distance(y_s, y_t, dim=0, eps=self.eps).mean()
             loss = self.tau**2 * (self.beta * inter + self.gamma * intra)
         return self.loss_weight * loss
