@@ -192,18 +192,24 @@ def test_pair_configs_build_the_crd_networks(method, stem):
         assert cfg.optim_wrapper.optimizer.lr * cfg.param_scheduler.peak_ratio == 0.5
     elif method == 'sskd':
         assert model.boundaries == [f'backbone.layer{i}' for i in range(1, 4 + vgg)]
-        stage_epochs = cfg.custom_hooks[0]['stage_epochs']
-        assert model.num_stages == len(stage_epochs) == 4 + vgg and sum(stage_epochs) == 240
+        assert model.num_stages == 4 + vgg
+        assert type(model.stage_loss).__name__ == 'FeatureL2Loss'
         assert cfg.optim_wrapper.optimizer.lr == 0.01
-        first = cfg.param_scheduler[0]['milestones'][:3]
-        assert first == [round(f * stage_epochs[0]) for f in (0.3, 0.6, 0.9)]
+        sched = cfg.param_scheduler[0]
+        assert (sched.type, sched.num_stages, tuple(sched.milestones), sched.gamma) == \
+            ('StageStepLR', 4 + vgg, (0.3, 0.6, 0.9), 0.1)
+        # LR * H * W <= 0.64 for the sum loss: stage 1 maps are 32x32 (ResNet/WRN) or 16x16
+        # (VGG, after its first pool); the head phase at LR 0.1
+        assert sched.stage_factors[0] == (1 / 4 if vgg else 1 / 16)
+        assert sched.stage_factors[-1] == 10
     else:
         assert cfg.param_scheduler.milestones == [150, 180, 210]
         assert cfg.train_cfg.max_epochs == 240 and cfg.train_dataloader.batch_size == 64
         if method == 'kd':  # CRD: 0.1 CE + 0.9 KD, T = 4
             assert (model.ce_weight, model.alpha, model.tau) == (pytest.approx(0.1), 0.9, 4.0)
         else:  # DIST CIFAR: CE + 2 tau^2 (inter + intra), tau = 4
-            assert (model.alpha, model.beta, model.gamma, model.tau) == (1.0, 2.0, 2.0, 4.0)
+            assert (model.alpha, model.beta, model.gamma, model.tau) == (1.0, 1.0, 1.0, 4.0)
+            assert model.loss_weight == 2.0
 
 
 TINY = '''
@@ -254,7 +260,8 @@ def test_digits_suite_configs_take_a_training_step(name, config, digits_root):
     """The digits versions of configs/*/resnet20_r56_cifar100.py: ResNet-20 student (and
     ResNet-56 teacher from the checkpoint ensure_teacher writes), 10 classes, one step."""
     path = str(bm.CONFIG_DIR / config)
-    model, optim_wrapper, cfg = bm.build_method(path)
+    staged = 'sskd' in config or 'stablekd' in config  # the step runs their first stage
+    model, optim_wrapper, cfg = bm.build_method(path, stage=0 if staged else None)
     nets = [model.student, model.teacher] if hasattr(model, 'teacher') else [model]
     assert [n.backbone.depth for n in nets] == [20, 56][:len(nets)]
     assert all(type(n.backbone).__name__ == 'CifarResNet' for n in nets)
