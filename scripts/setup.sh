@@ -80,4 +80,10 @@ if ! "$PY" -c "import mmstablekd, mmpretrain, mmdet, timm, pycocotools, pytest, 
   "${PIP[@]}" -c "$CONSTRAINTS" --no-build-isolation --no-deps -e .
   touch "$VENV/.mmstablekd-installed"
 fi
+# MMEngine resolves `mmstablekd::` config paths under the distribution's location
+# (site-packages/mmstablekd/.mim/configs), which an editable install does not have: link the
+# checkout's package there (this venv only; a wheel install has the real folder).
+SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+[ "$(readlink "$SITE/mmstablekd" 2>/dev/null)" = "$ROOT/mmstablekd" ] \
+  || ln -sfn "$ROOT/mmstablekd" "$SITE/mmstablekd"
 log "environment ready: $VENV (activate with: . $VENV/bin/activate)"
