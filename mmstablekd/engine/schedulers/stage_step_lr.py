@@ -2,13 +2,13 @@
 from typing import List, Optional, Sequence
 
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
-from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
+from mmengine.optim.scheduler.param_scheduler import INF
 
 from mmstablekd.registry import PARAM_SCHEDULERS
-from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
+from .staged_param_scheduler import StagedParamScheduler
 
 
-class StageStepParamScheduler(_ParamScheduler):
+class StageStepParamScheduler(StagedParamScheduler):
     r"""Per-stage step decay: back to the initial value at every stage start.
 
     With ``v0`` the optimizer's initial value (e.g. ``optimizer.lr``), stage ``s`` spanning
@@ -58,12 +58,7 @@ class StageStepParamScheduler(_ParamScheduler):
                  by_epoch: bool = True,
                  verbose: bool = False,
                  epoch_length: Optional[int] = None):
-        name = type(self).__name__
-        if isinstance(num_stages, bool) or not isinstance(num_stages, int) or num_stages < 1:
-            raise ValueError(f'param_scheduler.num_stages must be an int >= 1, got {num_stages!r}')
-        if end == INF:
-            raise ValueError(f'{name} needs a finite `end`; leave it unset to use '
-                             'train_cfg.max_epochs')
+        self.check_num_stages(num_stages)
         self.stage_milestones = _per_stage(milestones, num_stages)
         factors = [1.0] * num_stages if stage_factors is None else list(stage_factors)
         if len(factors) != num_stages or not all(
@@ -74,46 +69,16 @@ class StageStepParamScheduler(_ParamScheduler):
         self.stage_factors = [float(f) for f in factors]
         if not 0 < gamma <= 1:
             raise ValueError(f'param_scheduler.gamma must be in (0, 1], got {gamma}')
-        self.num_stages = num_stages
         self.milestones = milestones
         self.gamma = float(gamma)
-        self.epoch_length = epoch_length
-        scale = epoch_length if epoch_length else 1
-        try:
-            self.stage_epochs = derive_stage_epochs((end - begin) // scale, num_stages,
-                                                    stage_epochs)
-        except ValueError as e:
-            raise ValueError(f'param_scheduler ({name}): {e}') from None
-        self.stage_lengths = [e * scale for e in self.stage_epochs]
-        self.stage_lengths[-1] += (end - begin) - sum(self.stage_lengths)
-        super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
-
-    @classmethod
-    def build_iter_from_epoch(cls, *args, begin=0, end=INF, by_epoch=True, epoch_length=None,
-                              **kwargs):
-        """Build an iteration-based instance from an epoch-based config."""
-        if not by_epoch:
-            raise ValueError('Only epoch-based configs (by_epoch=True) can be converted')
-        if end == INF:
-            raise ValueError(f'{cls.__name__} needs a finite `end`')
-        return cls(*args, begin=int(begin * epoch_length), end=int(end * epoch_length),
-                   by_epoch=False, epoch_length=epoch_length, **kwargs)
+        super().__init__(optimizer, param_name, num_stages, stage_epochs, begin, end,
+                         last_step, by_epoch, verbose, epoch_length)
 
     def factor_at(self, step: int) -> float:
         """Value / initial value at ``step`` steps after ``begin``."""
-        start = 0
-        for stage, length in enumerate(self.stage_lengths):
-            if step < start + length or stage == self.num_stages - 1:
-                done = sum(step - start >= max(1, round(f * length))
-                           for f in self.stage_milestones[stage])
-                return self.stage_factors[stage] * self.gamma**done
-            start += length
-        raise AssertionError('unreachable')
-
-    def _get_value(self) -> List[float]:
-        factor = self.factor_at(self.last_step - self.begin)
-        return [group[f'initial_{self.param_name}'] * factor
-                for group in self.optimizer.param_groups]
+        stage, offset, length = self.stage_at(step)
+        done = sum(offset >= max(1, round(f * length)) for f in self.stage_milestones[stage])
+        return self.stage_factors[stage] * self.gamma**done
 
 
 def _per_stage(milestones, num_stages: int) -> List[List[float]]:
