@@ -13,6 +13,7 @@ from mmengine.runner import Runner
 
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.engine.hooks.resume_state_hook import capture_rng, restore_rng
+from mmstablekd.utils.checkpoint import mmengine_checkpoints
 
 TINY = '''
 _w = dict(backbone=dict(stem_channels=4, base_channels=4), head=dict(num_classes=4,
@@ -47,12 +48,13 @@ def run(data_override, work_dir, resume_from=None, crash_after=None, name='cfg.p
     if resume_from:
         cfg.resume, cfg.load_from = True, str(resume_from)
     runner = Runner.from_cfg(cfg)
-    if crash_after:
-        runner.register_hook(_CrashAfter(crash_after))
-        with pytest.raises(_Crash):
+    with mmengine_checkpoints():  # what tools/train.py wraps around training (safe loading)
+        if crash_after:
+            runner.register_hook(_CrashAfter(crash_after))
+            with pytest.raises(_Crash):
+                runner.train()
+        else:
             runner.train()
-    else:
-        runner.train()
     return runner
 
 

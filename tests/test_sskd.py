@@ -391,6 +391,10 @@ def test_config_phases_and_lr_steps_follow_max_epochs(config, data_override, tmp
     cfg.train_dataloader.dataset.indices = 16  # 4 iterations per epoch, 8 per phase
     cfg.model.probe_input_shape = (3, 32, 32)
     cfg.work_dir = str(tmp_path / 'run')
+    # This test is about the schedule only: the random teacher and the test images' sizes
+    # (32x32 also for the digits config) are not what the stage LRs were set for, and a
+    # diverging loss must not stop the run before every phase is recorded.
+    cfg.default_hooks.nonfinite_guard.enabled = False
     runner = Runner.from_cfg(cfg)
     recorder = _LRRecorder()
     runner.register_hook(recorder)

@@ -69,7 +69,7 @@ def test_resume_gives_same_lr():
 def test_bad_config():
     with pytest.raises(ValueError, match='num_stages'):
         make(num_stages=0)
-    with pytest.raises(ValueError, match='smaller than the number of StableKD stages'):
+    with pytest.raises(ValueError, match='smaller than the number of training stages'):
         make(epochs=2, num_stages=3)
     with pytest.raises(ValueError, match='base_ratio <= peak_ratio'):
         make(base_ratio=2.0, peak_ratio=1.0)

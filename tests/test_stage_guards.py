@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.engine.hooks.stablekd_stage_hook import warn_if_lr_not_stage_cyclic
 from mmstablekd.engine.hooks.stage_plan import check_resumed_plan
+from mmstablekd.utils.checkpoint import mmengine_checkpoints
 
 TINY = '''
 _w = dict(backbone=dict(stem_channels=4, base_channels=4), head=dict(num_classes=4,
@@ -36,6 +37,7 @@ def test_staged_distiller_refuses_to_train_without_its_hook(config, hook, data_o
     cfg.custom_hooks = [dict(type='StudentCheckpointHook')]
     if hook == 'SSKDStageHook':
         cfg.model.pop('stage_epochs', None)
+        cfg.train_cfg.max_epochs = 5  # one epoch per phase (StageStepLR needs them)
     with pytest.raises(RuntimeError, match=f"no {hook} is registered.*dict\\(type='{hook}'\\)"):
         Runner.from_cfg(cfg).train()
 
@@ -137,12 +139,14 @@ def test_resume_with_another_stage_plan_is_refused(data_override, tmp_path):
     ckpt = str(Path(cfg.work_dir) / 'epoch_1.pth')
     for change, expected in [
             ({'train_cfg.max_epochs': 4}, r'train_cfg.max_epochs: 3 -> 4'),
-            ({'model.num_recompositions': 1, 'param_scheduler.num_stages': 2},
+            ({'model.num_recompositions': 1, 'param_scheduler.0.num_stages': 2,
+              'param_scheduler.1.num_stages': 2},
              r'stage_epochs: \[1, 1, 1\] -> \[1, 2\]; num_recompositions: 2 -> 1')]:
         cfg2 = tiny(data_override, tmp_path, name='b.py')
         cfg2.merge_from_dict(change)
         cfg2.resume, cfg2.load_from = True, ckpt
-        with pytest.raises(ValueError, match=expected + '.*load_from=' + ckpt):
+        with pytest.raises(ValueError, match=expected + '.*load_from=' + ckpt), \
+                mmengine_checkpoints():  # as tools/train.py (safe loading)
             Runner.from_cfg(cfg2).train()
 
 

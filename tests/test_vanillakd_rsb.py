@@ -43,6 +43,10 @@ def test_config_swaps_only_the_model(stem, tmp_path):
     assert cfg['work_dir'] == f'./work_dirs/kd_{stem}'
     assert cfg['custom_hooks'] == [dict(type='StudentCheckpointHook')]
     base['default_hooks']['checkpoint'].update(interval=1, max_keep_ckpts=3)
+    guards = {k: cfg['default_hooks'].pop(k)['type']
+              for k in ('nonfinite_guard', 'work_dir_lock', 'resume_state')}
+    assert guards == dict(nonfinite_guard='NonFiniteGuardHook', work_dir_lock='WorkDirLockHook',
+                          resume_state='ResumeStateHook')  # run management, not recipe
     for key in RUN_MANAGEMENT:
         cfg.pop(key, None)
         base.pop(key, None)

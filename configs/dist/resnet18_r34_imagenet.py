@@ -33,3 +33,4 @@ param_scheduler = [dict(type='StepLR', by_epoch=True, step_size=30, gamma=0.1)]
 custom_hooks = [dict(type='StudentCheckpointHook')]
 train_cfg = dict(by_epoch=True, max_epochs=100, val_interval=1)
 auto_scale_lr = dict(base_batch_size=256)
+work_dir = './work_dirs/dist_resnet18_r34_imagenet'

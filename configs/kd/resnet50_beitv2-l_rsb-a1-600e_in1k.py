@@ -28,7 +28,11 @@ model = dict(
     teacher_data_preprocessor=dict(mean=[123.675, 116.28, 103.53],
                                    std=[58.395, 57.12, 57.375]))
 
-# Run management, not recipe: checkpoint every epoch (keep 3), student-only checkpoints.
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+# Run management, not recipe: checkpoint every epoch (keep 3), stop at a NaN/inf loss, one
+# run per work dir, bit-identical --resume; student-only checkpoints.
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+                     nonfinite_guard=dict(type='NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     resume_state=dict(type='ResumeStateHook'))
 custom_hooks = [dict(type='StudentCheckpointHook')]
 work_dir = './work_dirs/kd_resnet50_beitv2-l_rsb-a1-600e_in1k'

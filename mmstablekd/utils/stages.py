@@ -103,7 +103,7 @@ def stage_epochs(max_epochs: int, num_stages: int,
         return explicit
     if max_epochs < num_stages:
         raise ValueError(
-            f'train_cfg.max_epochs={max_epochs} is smaller than the number of StableKD stages '
+            f'train_cfg.max_epochs={max_epochs} is smaller than the number of training stages '
             f'({num_stages}); every stage needs at least one epoch')
     head = max_epochs // num_stages
     return [head] * (num_stages - 1) + [max_epochs - head * (num_stages - 1)]

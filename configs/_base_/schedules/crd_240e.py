@@ -9,5 +9,11 @@ param_scheduler = dict(type='MultiStepLR', by_epoch=True, milestones=[150, 180, 
 train_cfg = dict(by_epoch=True, max_epochs=240, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
+# Run management (README "What happens when things go wrong"): stop at a NaN/inf loss, one
+# training run per work dir, bit-identical --resume (mmstablekd's hooks: every config on this
+# schedule also lists _base_/models/crd_cifar100_nets.py, whose custom_imports loads them).
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
-                     logger=dict(type='LoggerHook', interval=50))
+                     logger=dict(type='LoggerHook', interval=50),
+                     nonfinite_guard=dict(type='NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='WorkDirLockHook'),
+                     resume_state=dict(type='ResumeStateHook'))

@@ -39,8 +39,8 @@ class BaseDistiller(BaseModel):
     Subclasses implement :meth:`loss`. A distiller that trains in stages names the hook that
     switches them in ``stage_hook``; a training step (:meth:`parse_losses`, which both the
     plain and the DDP train step call) refuses to run until that hook has registered itself
-    as ``stage_driver``, so a config without it fails at the first iteration instead of
-    training every epoch in stage 0.
+    as ``stage_driver`` (when there is more than one stage), so a config without it fails at
+    the first iteration instead of training every epoch in stage 0.
 
     Args:
         student (dict): Student model config.
@@ -141,7 +141,8 @@ class BaseDistiller(BaseModel):
 
     def parse_losses(self, losses: dict) -> tuple:
         """MMEngine's loss parsing, after checking that the stages are driven (see class doc)."""
-        if self.stage_hook is not None and self.stage_driver is None:
+        staged = getattr(self, 'num_stages', 2) > 1  # a single stage needs no switching
+        if self.stage_hook is not None and staged and self.stage_driver is None:
             raise RuntimeError(
                 f'{type(self).__name__} trains in stages that {self.stage_hook} switches, but '
                 f'no {self.stage_hook} is registered: every epoch would train stage 0. Add '
