@@ -270,3 +270,14 @@ def test_swin_detector_trains_on_tiny_coco(swin_chain):
     for task in ('bbox', 'segm'):
         value = swin_chain.metrics[f'coco/{task}_mAP']
         assert isinstance(value, float) and 0.0 <= value <= 1.0
+
+
+def test_swin_export_report_names_the_mmdet_layout(tmp_path):
+    """The converter's summary says what it wrote: mmdet's Swin keys keep `backbone.`."""
+    student = _build_mmpretrain(_tiny_swin_classifier())
+    state = {f'student.{k}': v for k, v in student.state_dict().items()}
+    torch.save({'state_dict': state}, tmp_path / 'd.pth')
+    report = convert_checkpoint(str(tmp_path / 'd.pth'), str(tmp_path / 'b.pth'),
+                                backbone_only=True)
+    assert all(k.startswith('backbone.') for k in report.kept)
+    assert "backbone (mmdet Swin layout, 'backbone.' prefix)" in report.format()

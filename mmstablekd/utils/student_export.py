@@ -227,7 +227,10 @@ class ExportReport:
 
     def format(self) -> str:
         """Human-readable summary: counts and key groups."""
-        kind = 'backbone (no prefix)' if self.backbone_only else 'student classifier'
+        swin = any(k.startswith('backbone.') for k in self.kept)  # mmdet's Swin layout keeps it
+        kind = ('student classifier' if not self.backbone_only else
+                "backbone (mmdet Swin layout, 'backbone.' prefix)" if swin else
+                'backbone (no prefix)')
         lines = [f'kept {len(self.kept)} tensors ({kind}):']
         lines += [f'  {g}: {n}' for g, n in key_groups(self.kept, 1).items()]
         lines.append(f'dropped {len(self.dropped)} tensors:')
