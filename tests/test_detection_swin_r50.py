@@ -45,7 +45,8 @@ def _tiny_swin_classifier(arch=TINY_MMPRETRAIN, num_classes=4):
 
 def _build_mmpretrain(cfg):
     from mmpretrain.registry import MODELS
-    return MODELS.build(cfg)
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # earlier tests may leave mmdet's
+        return MODELS.build(cfg)
 
 
 def _build_mmdet(cfg):
