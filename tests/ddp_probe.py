@@ -48,7 +48,7 @@ def main(argv=None) -> None:
     same process group (one launch, one import, for several methods)."""
     import sys
 
-    from mmstablekd.apis.distributed import prepare_cpu_distributed
+    from mmstablekd.apis.distributed import prepare_cpu_distributed, release_process_group
     from mmstablekd.apis.runner import build_train_cfg, run_train
     sys.path.insert(0, osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'tools'))
     from train import parse_args
@@ -61,6 +61,7 @@ def main(argv=None) -> None:
         args = parse_args([config] + argv)
         args.work_dir = osp.join(work_dir, str(i))
         run_train(prepare_cpu_distributed(build_train_cfg(args)))
+    release_process_group()
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ import os
 
 from mmengine.config import DictAction
 
+from mmstablekd.apis.distributed import release_process_group
 from mmstablekd.apis.runner import build_test_cfg, resolve_out_item, run_test
 
 
@@ -47,7 +48,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     item = resolve_out_item(args.out, args.out_item)
-    return run_test(build_test_cfg(args), out=args.out if item == 'metrics' else None)
+    metrics = run_test(build_test_cfg(args), out=args.out if item == 'metrics' else None)
+    release_process_group()
+    return metrics
 
 
 if __name__ == '__main__':

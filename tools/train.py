@@ -9,6 +9,7 @@ import os
 
 from mmengine.config import DictAction
 
+from mmstablekd.apis.distributed import release_process_group
 from mmstablekd.apis.runner import build_train_cfg, run_train
 
 
@@ -43,6 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     run_train(build_train_cfg(args))
+    release_process_group()
 
 
 if __name__ == '__main__':

@@ -43,3 +43,15 @@ def prepare_cpu_distributed(cfg: Config) -> Config:
         torch_dist.init_process_group('gloo', rank=int(os.environ['RANK']),
                                       world_size=int(os.environ['WORLD_SIZE']))
     return cfg
+
+
+def release_process_group() -> None:
+    """Wait for every rank, then destroy the default process group (if there is one).
+
+    Call it once at the end of a distributed run. A gloo process group that is still alive at
+    interpreter exit can abort the process ("terminate called without an active exception")
+    after the work is done, which turns a finished run into a failed exit code.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
