@@ -15,10 +15,8 @@ import warnings
 
 os.environ.setdefault('OMP_NUM_THREADS', '1')
 # Known third-party noise that would bury the progress lines: mmengine's pkg_resources use
-# (setuptools < 82 is pinned on purpose) and torch's notice about the checkpoint switch that
-# mmstablekd sets (README, "Checkpoints and torch 2.14").
+# (setuptools < 82 is pinned on purpose).
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
-warnings.filterwarnings('ignore', message='Environment variable TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD')
 
 from mmstablekd.apis.quickstart import METHODS, run_comparison  # noqa: E402
 
