@@ -85,6 +85,7 @@ class BaseDistiller(BaseModel):
             student['data_preprocessor'] = preprocessor
         self.student = student if isinstance(student, nn.Module) else MODELS.build(student)
         self.teacher = teacher if isinstance(teacher, nn.Module) else MODELS.build(teacher)
+        _check_trainable_head(self.student)
         self.teacher_ckpt = teacher_ckpt
         self._load_teacher(teacher_ckpt)
         self.teacher.requires_grad_(False)
@@ -191,8 +192,39 @@ class BaseDistiller(BaseModel):
 
     @torch.no_grad()
     def teacher_logits(self, inputs: torch.Tensor) -> torch.Tensor:
-        """(N, num_classes) teacher logits of the student batch ``inputs``, without grad."""
+        """(N, num_classes) teacher logits of the student batch ``inputs``, without grad (a
+        tuple of them for a head with several outputs; see :func:`logit_loss`)."""
         return classifier_logits(self.teacher, self.teacher_inputs(inputs))
+
+
+def _check_trainable_head(student: nn.Module) -> None:
+    """Refuse a student head that mmpretrain cannot train (LeViT's distillation mode)."""
+    head = getattr(student, 'head', None)
+    if type(head).__name__ == 'LeViTClsHead' and getattr(head, 'distillation', False):
+        raise ValueError('model.student.head: LeViTClsHead(distillation=True) cannot be '
+                         'trained (mmpretrain raises NotImplementedError in training mode); '
+                         'set model.student.head.distillation=False (the teacher may keep it)')
+
+
+def logit_loss(loss_fn: nn.Module, student_logits, teacher_logits, **kwargs) -> torch.Tensor:
+    """``loss_fn`` between student and teacher logits, for heads with several outputs too.
+
+    A head may return a tuple of (N, num_classes) logits (Conformer: CNN and transformer
+    branch). Then every student output gets its own term against the teacher's output of the
+    same index (or the teacher's only / averaged logits), and the terms are averaged, as such
+    a head averages its own CE over its outputs.
+    """
+    s_list = list(student_logits) if isinstance(student_logits, (tuple, list)) else None
+    t_list = list(teacher_logits) if isinstance(teacher_logits, (tuple, list)) else None
+    if s_list is None and t_list is None:
+        return loss_fn(student_logits, teacher_logits, **kwargs)
+    if s_list is None:
+        s_list = [student_logits]
+    if t_list is None or len(t_list) != len(s_list):
+        mean = teacher_logits if t_list is None else torch.stack(t_list).mean(0)
+        t_list = [mean] * len(s_list)
+    terms = [loss_fn(s, t, **kwargs) for s, t in zip(s_list, t_list)]
+    return sum(terms) / len(terms)
 
 
 def classifier_logits(classifier: nn.Module, inputs: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 
 from mmstablekd.registry import MODELS
 from ..utils.all_gather import check_gather_possible
-from .base import BaseDistiller, head_loss
+from .base import BaseDistiller, head_loss, logit_loss
 
 
 def _check_range(value, field: str, low: float = 0.0, high: Optional[float] = None,
@@ -80,7 +80,7 @@ class LogitDistiller(BaseDistiller):
         teacher_logits = self.teacher_logits(inputs)
         head_losses, student_logits = head_loss(self.student, inputs, data_samples)
         losses = {'loss_cls': self.ce_weight * head_losses.pop('loss'),
-                  self.loss_name: self.distill_loss(student_logits, teacher_logits)}
+                  self.loss_name: logit_loss(self.distill_loss, student_logits, teacher_logits)}
         losses.update(head_losses)
         return losses
 

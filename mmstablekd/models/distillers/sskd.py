@@ -4,19 +4,16 @@ for Knowledge Distillation", 2019/2020).
 Not torchdistill's ``SSKD``, which is Xu et al.'s *self-supervised* KD (ECCV 2020), an
 unrelated method.
 """
-from typing import Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Set
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from mmstablekd.registry import MODELS
-from ..utils import get_submodule
-from ..utils.default_boundaries import resolve_boundaries
-from ..utils.probe import probe_boundaries
-from .base import BaseDistiller, head_loss
-
-Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
+from ..utils.boundary_projector import StageAdapter
+from ..utils.features import Feature, feature_shape, tensor_leaves
+from .base import head_loss
+from .blockwise import BlockwiseDistiller
 
 
 class _StopForward(Exception):
@@ -53,40 +50,8 @@ def run_until(classifier: nn.Module, inputs: torch.Tensor, module: nn.Module) ->
     raise RuntimeError(f'{type(module).__name__} was not called by extract_feat()')
 
 
-class StageAdapter(nn.Module):
-    """Map a student stage output onto the teacher's shape for the feature loss.
-
-    A 1x1 convolution (``Linear`` for (N, L, C) tokens) when the channel widths differ, then a
-    bilinear resize to the teacher's (H, W) when the spatial sizes differ (as in the SSKD
-    paper: "add an additional convolution layer with 1x1 kernel size to student ... resize
-    the student's feature map"). Used only for the loss; not part of the exported student.
-
-    Args:
-        in_channels (int): Student width.
-        out_channels (int): Teacher width.
-        dims (int): 4 for (N, C, H, W) maps, 3 for (N, L, C) tokens.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, dims: int) -> None:
-        super().__init__()
-        if in_channels == out_channels:
-            self.proj = nn.Identity()
-        elif dims == 4:
-            self.proj = nn.Conv2d(in_channels, out_channels, kernel_size=1)
-        else:
-            self.proj = nn.Linear(in_channels, out_channels)
-
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        """(N, C_s, H_s, W_s) -> (N, C_t, H_t, W_t), or (N, L, C_s) -> (N, L, C_t)."""
-        out = self.proj(student)
-        if out.dim() == 4 and out.shape[-2:] != teacher.shape[-2:]:
-            out = F.interpolate(out, size=teacher.shape[-2:], mode='bilinear',
-                                align_corners=False)
-        return out
-
-
 @MODELS.register_module()
-class SSKD(BaseDistiller):
+class SSKD(BlockwiseDistiller):
     """Stage-by-stage feature mimicking, then the task head alone (Gao et al.).
 
     The student's backbone is cut at ``K`` module paths (``boundaries``) into stages
@@ -130,8 +95,9 @@ class SSKD(BaseDistiller):
         teacher (dict): Teacher classifier config.
         teacher_ckpt (str, optional): Teacher checkpoint.
         boundaries (Sequence[str], optional): Student module paths that end stages 1..K, in
-            forward order. Default: the backbone's stages for ResNet-family backbones
-            (``backbone.layer1`` ... ``backbone.layer4``).
+            forward order. Default: the backbone's stages (``backbone.layer1`` ...
+            ``backbone.layer4`` for ResNet; see ``models/utils/default_boundaries.py``). Every
+            boundary must be a cut (checked at build time).
         teacher_boundaries (Sequence[str], optional): The teacher's paths. Default:
             ``boundaries`` if given, else the teacher backbone's stages.
         stage_loss (dict): Feature loss of a stage. Defaults to
@@ -140,8 +106,9 @@ class SSKD(BaseDistiller):
             LR of 0.01 is thousands of times too small to learn).
         adapters (bool): Build a :class:`StageAdapter` where shapes differ; otherwise a shape
             mismatch is a build-time error. Defaults to True.
-        probe_input_shape (Sequence[int]): (C, H, W) of the build-time dummy input.
-            Defaults to (3, 32, 32).
+        probe_input_shape (Sequence[int], optional): (C, H, W) of the build-time dummy input.
+            Default: the backbone's ``img_size`` if it has one, else (3, 32, 32), else
+            (3, 224, 224).
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
         teacher_data_preprocessor (dict, optional): The teacher's own normalisation / resize of
@@ -158,29 +125,17 @@ class SSKD(BaseDistiller):
                  teacher_boundaries: Optional[Sequence[str]] = None,
                  stage_loss: dict = dict(type='FeatureL2Loss', loss_weight=1.0),
                  adapters: bool = True,
-                 probe_input_shape: Sequence[int] = (3, 32, 32),
+                 probe_input_shape: Optional[Sequence[int]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  teacher_data_preprocessor: Optional[dict] = None) -> None:
         super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg,
                          teacher_data_preprocessor=teacher_data_preprocessor)
-        boundaries, teacher_boundaries = resolve_boundaries(self.student, self.teacher,
-                                                            boundaries, teacher_boundaries)
-        self.boundaries = _path_list(boundaries, 'model.boundaries')
-        self.teacher_boundaries = _path_list(teacher_boundaries, 'model.teacher_boundaries')
-        if len(self.teacher_boundaries) != len(self.boundaries):
-            raise ValueError(f'model.teacher_boundaries has {len(self.teacher_boundaries)} '
-                             f'entries but model.boundaries has {len(self.boundaries)}')
+        s_feats, t_feats, s_trace = self.setup_boundaries(boundaries, teacher_boundaries,
+                                                          probe_input_shape)
         self.stage_loss = MODELS.build(stage_loss)
-        self._s_modules = [get_submodule(self.student, p, f'model.boundaries[{i}]')
-                           for i, p in enumerate(self.boundaries)]
-        self._t_modules = [get_submodule(self.teacher, p, f'model.teacher_boundaries[{i}]')
-                           for i, p in enumerate(self.teacher_boundaries)]
-        s_feats, self._phase_of = _probe_phases(self.student, self._s_modules,
-                                                probe_input_shape, 'model.boundaries')
-        t_feats, _ = _probe_phases(self.teacher, self._t_modules,
-                                   self.teacher_probe_shape(probe_input_shape),
-                                   'model.teacher_boundaries', with_head=False)
+        self._s_modules, self._t_modules = self.student_modules, self.teacher_modules
+        self._phase_of = s_trace.phases(self.boundaries, 'model.boundaries')
         self.adapters = nn.ModuleDict()
         self._build_adapters(s_feats, t_feats, adapters)
         self.stage = 0
@@ -196,6 +151,10 @@ class SSKD(BaseDistiller):
     def head_phase(self) -> bool:
         """Whether the current phase trains the task head."""
         return self.stage == len(self.boundaries)
+
+    def stage_str(self, stage: Optional[int] = None) -> str:
+        """Same as :meth:`phase_str`."""
+        return self.phase_str(stage)
 
     def phase_str(self, stage: Optional[int] = None) -> str:
         """E.g. ``'stage 2/4 (backbone.layer2)'`` or ``'head phase (CE, backbone frozen)'``."""
@@ -266,79 +225,24 @@ class SSKD(BaseDistiller):
         with torch.no_grad():
             target = run_until(self.teacher, self.teacher_inputs(inputs), self._t_modules[idx])
         feat = run_until(self.student, inputs, self._s_modules[idx])
-        if str(idx) in self.adapters:
-            feat = self.adapters[str(idx)](feat, target)
-        return {f'loss_stage{idx + 1}': self.stage_loss(feat, target)}
+        # A tuple output (Swin's (x, hw_shape), HRNet's branches): one term per tensor.
+        feats, targets = tensor_leaves(feat), tensor_leaves(target)
+        if str(idx) in self.adapters:  # only built for a single tensor
+            feats = [self.adapters[str(idx)](feats[0], targets[0])]
+        loss = sum(self.stage_loss(f, t) for f, t in zip(feats, targets))
+        return {f'loss_stage{idx + 1}': loss}
 
     # ------------------------------------------------------------------ build-time
     def _build_adapters(self, s_feats: List[Feature], t_feats: List[Feature],
                         adapters: bool) -> None:
-        for idx, (s, t) in enumerate(zip(s_feats, t_feats)):
-            if _shape(s) == _shape(t):
-                continue
+        for idx, s, t, ch in self.width_mismatches(s_feats, t_feats):
             where = (f'stage {idx + 1} (student {self.boundaries[idx]!r}, teacher '
                      f'{self.teacher_boundaries[idx]!r})')
-            if not (isinstance(s, torch.Tensor) and isinstance(t, torch.Tensor)
-                    and s.dim() == t.dim() and s.dim() in (3, 4)):
-                raise ValueError(f'{where}: output shapes differ ({_shape(s)} vs {_shape(t)}) '
-                                 'and are not both (N, C, H, W) maps or (N, L, C) tokens')
             if s.dim() == 3 and s.shape[1] != t.shape[1]:
                 raise ValueError(f'{where}: token counts differ ({s.shape[1]} vs '
                                  f'{t.shape[1]}); choose boundaries with equal resolution')
             if not adapters:
-                raise ValueError(f'{where}: student output {tuple(s.shape)} != teacher output '
-                                 f'{tuple(t.shape)}. Set model.adapters=True to add a 1x1 '
-                                 'conv / resize adapter.')
-            ch = 1 if s.dim() == 4 else 2
+                raise ValueError(f'{where}: student output {feature_shape(s_feats[idx])} != '
+                                 f'teacher output {feature_shape(t_feats[idx])}. Set '
+                                 'model.adapters=True to add a 1x1 conv / resize adapter.')
             self.adapters[str(idx)] = StageAdapter(s.shape[ch], t.shape[ch], s.dim())
-
-
-def _path_list(paths, field: str) -> List[str]:
-    if not isinstance(paths, (list, tuple)) or not paths:
-        raise TypeError(f'{field} must be a non-empty list of module paths, got {paths!r}')
-    return list(paths)
-
-
-def _probe_phases(net: nn.Module, boundary_modules: List[nn.Module], shape: Sequence[int],
-                  field: str, with_head: bool = True) -> Tuple[List[Feature], Dict]:
-    """Run ``net`` once on zeros; return boundary outputs and each module's phase.
-
-    The phase of a module is the number of boundaries that had produced output when it was
-    called (modules with their own parameters or buffers, and leaves); a container gets the
-    phase that all its called descendants share, if they share one.
-
-    Returns:
-        tuple: (output of every boundary module, dict module -> phase index).
-    """
-    phase_of: Dict[nn.Module, int] = {}
-    names = {m: n or '<root>' for n, m in net.named_modules()}
-
-    def enter(module: nn.Module, phase: int) -> None:
-        if phase_of.setdefault(module, phase) != phase and _owns_weights(module):
-            raise ValueError(
-                f'{field}: {names[module]!r} runs in stages {phase_of[module] + 1} and '
-                f'{phase + 1}; SSKD cannot freeze weights shared across stages')
-
-    watched = [m for m in net.modules() if _owns_state(m) or not any(True for _ in m.children())]
-    outputs = probe_boundaries(net, boundary_modules, shape, field, with_head=with_head,
-                               on_call=enter, on_call_modules=watched)
-    for module in net.modules():  # containers whose called parts all run in one phase
-        phases = {phase_of[m] for m in module.modules() if m in phase_of}
-        if module not in phase_of and len(phases) == 1:
-            phase_of[module] = phases.pop()
-    return outputs, phase_of
-
-
-def _owns_state(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters(recurse=False)) or \
-        any(True for _ in module.buffers(recurse=False))
-
-
-def _owns_weights(module: nn.Module) -> bool:
-    return any(True for _ in module.parameters(recurse=False))
-
-
-def _shape(x: Feature):
-    if isinstance(x, torch.Tensor):
-        return tuple(x.shape)
-    return tuple(_shape(v) for v in x)

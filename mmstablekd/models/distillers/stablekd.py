@@ -1,22 +1,19 @@
 """StableKD: block-wise Decomposition and progressive Recomposition (Wang et al., 2023)."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.stages import format_partition, stage_partitions
-from ..utils import get_submodule
 from ..utils.boundary_projector import BoundaryProjector
-from ..utils.default_boundaries import resolve_boundaries
-from ..utils.probe import probe_boundaries
-from .base import BaseDistiller, head_loss
-
-Feature = Union[torch.Tensor, Tuple[torch.Tensor, ...]]
+from ..utils.features import Feature, detach, loss_pair, map_tensors
+from .base import head_loss, logit_loss
+from .blockwise import BlockwiseDistiller
 
 
 @MODELS.register_module()
-class StableKD(BaseDistiller):
+class StableKD(BlockwiseDistiller):
     """StableKD-k/n distiller built on forward hooks at module-path boundaries.
 
     Student and teacher are cut at the same ``k-1`` boundaries (module paths, e.g.
@@ -44,9 +41,9 @@ class StableKD(BaseDistiller):
         boundaries (Sequence[str], optional): Student module paths that end blocks 1..k-1, in
             forward order. A boundary output may be a tensor or a tuple (e.g. Swin's
             ``(x, hw_shape)``): the feature loss uses its tensors, other parts pass through.
-            Default: the backbone's stages for ResNet-family backbones
-            (``backbone.layer1`` ... ``backbone.layer4`` -> StableKD-5/n); other backbones
-            need explicit paths.
+            Default: the backbone's stages (``backbone.layer1`` ... ``backbone.layer4`` for
+            ResNet -> StableKD-5/n; see ``models/utils/default_boundaries.py`` for the other
+            families). Every boundary must be a cut (checked at build time).
         teacher_boundaries (Sequence[str], optional): The teacher's module paths; defaults to
             ``boundaries`` (or the teacher backbone's stages when both are unset).
         num_recompositions (int): n in StableKD-k/n. Defaults to 2.
@@ -68,8 +65,9 @@ class StableKD(BaseDistiller):
             exported student feed it ``from_teacher(to_teacher(student feature))``
             (:meth:`deployed_projectors`; the paper counts the projector in the student,
             Table 6). Defaults to False.
-        probe_input_shape (Sequence[int]): (C, H, W) of the dummy input used at build time to
-            check boundary order and feature shapes. Defaults to (3, 32, 32).
+        probe_input_shape (Sequence[int], optional): (C, H, W) of the dummy input used at
+            build time to check the boundaries and feature shapes. Default: the backbone's
+            ``img_size`` if it has one, else (3, 32, 32), else (3, 224, 224).
         teacher_ckpt (str, optional): Teacher checkpoint.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
@@ -90,27 +88,18 @@ class StableKD(BaseDistiller):
                  feature_loss: dict = dict(type='FeatureMSELoss', loss_weight=1.0),
                  feed_teacher_features: bool = True,
                  projectors: bool = False,
-                 probe_input_shape: Sequence[int] = (3, 32, 32),
+                 probe_input_shape: Optional[Sequence[int]] = None,
                  teacher_ckpt: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  teacher_data_preprocessor: Optional[dict] = None) -> None:
         super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg,
                          teacher_data_preprocessor=teacher_data_preprocessor)
-        boundaries, teacher_boundaries = resolve_boundaries(self.student, self.teacher,
-                                                            boundaries, teacher_boundaries)
-        boundaries = list(boundaries) if isinstance(boundaries, (list, tuple)) else boundaries
-        if not isinstance(boundaries, list):
-            raise TypeError(f'model.boundaries must be a list of module paths, got {boundaries!r}')
-        teacher_boundaries = list(teacher_boundaries)
-        if len(teacher_boundaries) != len(boundaries):
-            raise ValueError(f'model.teacher_boundaries has {len(teacher_boundaries)} entries '
-                             f'but model.boundaries has {len(boundaries)}')
+        s_feats, t_feats, _ = self.setup_boundaries(boundaries, teacher_boundaries,
+                                                     probe_input_shape)
         if not isinstance(num_recompositions, int):
             raise TypeError(f'model.num_recompositions must be an int, got {num_recompositions!r}')
-        self.boundaries = boundaries
-        self.teacher_boundaries = teacher_boundaries
-        self.num_blocks = len(boundaries) + 1
+        self.num_blocks = len(self.boundaries) + 1
         self.num_recompositions = num_recompositions
         if not isinstance(feed_teacher_features, bool):
             raise TypeError('model.feed_teacher_features must be a bool, got '
@@ -127,19 +116,15 @@ class StableKD(BaseDistiller):
         self.distill_loss = MODELS.build(distill_loss)
         self.feature_loss = MODELS.build(feature_loss)
 
-        s_modules = [get_submodule(self.student, p, f'model.boundaries[{i}]')
-                     for i, p in enumerate(boundaries)]
-        t_modules = [get_submodule(self.teacher, p, f'model.teacher_boundaries[{i}]')
-                     for i, p in enumerate(teacher_boundaries)]
         self.projectors = nn.ModuleDict()
-        self._build_projectors(s_modules, t_modules, projectors, probe_input_shape)
+        self._build_projectors(s_feats, t_feats, projectors)
 
         self._distilling = False
         self._teacher_out: Dict[int, Feature] = {}
         self._feature_losses: Dict[int, torch.Tensor] = {}
-        for idx, module in enumerate(s_modules):
+        for idx, module in enumerate(self.student_modules):
             module.register_forward_hook(self._make_student_hook(idx))
-        for idx, module in enumerate(t_modules):
+        for idx, module in enumerate(self.teacher_modules):
             module.register_forward_hook(self._make_teacher_hook(idx))
         self._register_load_state_dict_pre_hook(self._load_exported_projectors)
         self.stage = 0
@@ -166,11 +151,15 @@ class StableKD(BaseDistiller):
         stage = self.stage if stage is None else stage
         return format_partition(self.partitions[stage], self.num_blocks)
 
+    def stage_str(self, stage: Optional[int] = None) -> str:
+        """E.g. ``'partition {12}{34}{5}'``."""
+        return f'partition {self.partition_str(stage)}'
+
     # ------------------------------------------------------------------ hooks
     def _make_teacher_hook(self, idx: int):
         def hook(module, args, output):
             if self._distilling:
-                self._teacher_out[idx] = _detach(output)
+                self._teacher_out[idx] = detach(output)
         return hook
 
     @property
@@ -208,7 +197,7 @@ class StableKD(BaseDistiller):
         def hook(module, args, output):
             if not self._distilling:
                 if idx in self.deploy_boundaries:
-                    return _map_tensors(self.projectors[str(idx)], output)
+                    return map_tensors(self.projectors[str(idx)], output)
                 return None
             if idx not in self.active_boundaries:
                 return None
@@ -216,13 +205,13 @@ class StableKD(BaseDistiller):
             key = str(idx)
             student_feat = output
             if key in self.projectors:
-                student_feat = _map_tensors(self.projectors[key].to_teacher, output)
+                student_feat = map_tensors(self.projectors[key].to_teacher, output)
             # Computed here, before the next block can touch the teacher tensor in place.
-            self._feature_losses[idx] = self.feature_loss(*_loss_pair(student_feat, target))
+            self._feature_losses[idx] = self.feature_loss(*loss_pair(student_feat, target))
             if not self.feed_teacher_features:
                 return None  # KD + MSE: the student's own feature flows on
             if key in self.projectors:
-                return _map_tensors(self.projectors[key].from_teacher, target)
+                return map_tensors(self.projectors[key].from_teacher, target)
             return target
         return hook
 
@@ -251,90 +240,18 @@ class StableKD(BaseDistiller):
                   for idx, loss in sorted(self._feature_losses.items())}
         self._feature_losses.clear()
         losses['loss_cls'] = head_losses.pop('loss')
-        losses['loss_kd'] = self.distill_loss(student_logits, teacher_logits)
+        losses['loss_kd'] = logit_loss(self.distill_loss, student_logits, teacher_logits)
         losses.update(head_losses)  # e.g. accuracy_top-1 when the head computes it
         return losses
 
     # ------------------------------------------------------------------ build-time checks
-    def _build_projectors(self, s_modules, t_modules, projectors: bool,
-                          probe_input_shape: Sequence[int]) -> None:
-        s_feats = probe_boundaries(self.student, s_modules, probe_input_shape,
-                                   'model.boundaries')
-        t_feats = probe_boundaries(self.teacher, t_modules,
-                                   self.teacher_probe_shape(probe_input_shape),
-                                   'model.teacher_boundaries')
-        for idx, (s, t) in enumerate(zip(s_feats, t_feats)):
-            s_shape, t_shape = _shape(s), _shape(t)
-            if s_shape == t_shape:
-                continue
-            where = (f'boundary {idx} (student {self.boundaries[idx]!r}, teacher '
-                     f'{self.teacher_boundaries[idx]!r})')
-            if _skeleton(s) != _skeleton(t):  # e.g. Swin's (x, hw_shape): hw_shape differs
-                raise ValueError(f'{where}: student feature {s_shape} and teacher feature '
-                                 f'{t_shape} differ in more than the channel width; choose '
-                                 'boundaries with matching resolution')
-            s, t = _single_tensor(s), _single_tensor(t)
-            if s is None or t is None or s.dim() not in (3, 4):
-                raise ValueError(f'{where}: feature shapes differ ({s_shape} vs {t_shape}) '
-                                 'and are not (N, C, H, W) or (N, L, C) tensors (alone or as '
-                                 'the only tensor of a tuple)')
-            ch = 1 if s.dim() == 4 else -1
-            s_rest = [d for i, d in enumerate(s.shape) if i != ch % s.dim()]
-            t_rest = [d for i, d in enumerate(t.shape) if i != ch % t.dim()]
-            if s_rest != t_rest:
-                raise ValueError(f'{where}: student feature {tuple(s.shape)} and teacher feature '
-                                 f'{tuple(t.shape)} differ in more than the channel width; '
-                                 'choose boundaries with matching resolution')
+    def _build_projectors(self, s_feats: List[Feature], t_feats: List[Feature],
+                          projectors: bool) -> None:
+        for idx, s, t, ch in self.width_mismatches(s_feats, t_feats):
+            self.same_layout(idx, s_feats[idx], t_feats[idx], s, t, ch)
             if not projectors:
                 raise ValueError(
-                    f'{where}: student width {s.shape[ch]} != teacher width {t.shape[ch]}. '
-                    'Set model.projectors=True to bridge them with 1x1 projectors.')
+                    f'{self.where(idx)}: student width {s.shape[ch]} != teacher width '
+                    f'{t.shape[ch]}. Set model.projectors=True to bridge them with 1x1 '
+                    'projectors.')
             self.projectors[str(idx)] = BoundaryProjector(s.shape[ch], t.shape[ch], s.dim())
-
-
-# Boundary outputs are tensors or (nested) tuples/lists whose tensor leaves are features and
-# whose other leaves (e.g. the ``hw_shape`` in Swin's ``(x, hw_shape)``) pass through as is.
-def _map_tensors(fn, x):
-    """Apply ``fn`` to every tensor leaf of ``x``; other leaves are returned unchanged."""
-    if isinstance(x, torch.Tensor):
-        return fn(x)
-    if isinstance(x, (tuple, list)):
-        return type(x)(_map_tensors(fn, v) for v in x)
-    return x
-
-
-def _tensor_leaves(x) -> List[torch.Tensor]:
-    if isinstance(x, torch.Tensor):
-        return [x]
-    if isinstance(x, (tuple, list)):
-        return [t for v in x for t in _tensor_leaves(v)]
-    return []
-
-
-def _detach(x: Feature) -> Feature:
-    return _map_tensors(torch.Tensor.detach, x)
-
-
-def _loss_pair(student: Feature, teacher: Feature):
-    """Feature-loss inputs: the tensors themselves, or the lists of tensor leaves."""
-    if isinstance(student, torch.Tensor) and isinstance(teacher, torch.Tensor):
-        return student, teacher
-    return _tensor_leaves(student), _tensor_leaves(teacher)
-
-
-def _single_tensor(x) -> Optional[torch.Tensor]:
-    leaves = _tensor_leaves(x)
-    return leaves[0] if len(leaves) == 1 else None
-
-
-def _skeleton(x):
-    """``x`` with every tensor replaced by None (compares the non-tensor parts)."""
-    return _map_tensors(lambda _: None, x)
-
-
-def _shape(x: Feature):
-    if isinstance(x, torch.Tensor):
-        return tuple(x.shape)
-    if isinstance(x, (tuple, list)):
-        return tuple(_shape(v) for v in x)
-    return x

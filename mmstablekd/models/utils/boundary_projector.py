@@ -1,7 +1,19 @@
-"""The pair of 1x1 projectors StableKD puts on a boundary where student and teacher widths
-differ."""
+"""The 1x1 adapters of the block-wise distillers where student and teacher widths differ:
+StableKD's pair of projectors (:class:`BoundaryProjector`) and SSKD's one-way
+:class:`StageAdapter`, both built from :func:`conv1x1`."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv1x1(in_channels: int, out_channels: int, dim: int) -> nn.Module:
+    """A 1x1 layer between widths: ``Conv2d`` for (N, C, H, W) features (``dim=4``),
+    ``Linear`` on the last axis for (N, L, C) tokens (``dim=3``)."""
+    if dim not in (3, 4):
+        raise ValueError(f'a 1x1 projector needs dim 3 (N, L, C) or 4 (N, C, H, W), got {dim!r}')
+    if dim == 4:
+        return nn.Conv2d(in_channels, out_channels, kernel_size=1)
+    return nn.Linear(in_channels, out_channels)
 
 
 class BoundaryProjector(nn.ModuleDict):
@@ -24,10 +36,8 @@ class BoundaryProjector(nn.ModuleDict):
         if dim not in (3, 4):
             raise ValueError(f'BoundaryProjector.dim must be 3 (N, L, C) or 4 (N, C, H, W), '
                              f'got {dim!r}')
-        layer = nn.Conv2d if dim == 4 else nn.Linear
-        kw = dict(kernel_size=1) if dim == 4 else {}
-        super().__init__(dict(to_teacher=layer(student_channels, teacher_channels, **kw),
-                              from_teacher=layer(teacher_channels, student_channels, **kw)))
+        super().__init__(dict(to_teacher=conv1x1(student_channels, teacher_channels, dim),
+                              from_teacher=conv1x1(teacher_channels, student_channels, dim)))
         self.student_channels = student_channels
         self.teacher_channels = teacher_channels
         self.dim = dim
@@ -41,3 +51,31 @@ class BoundaryProjector(nn.ModuleDict):
         """(N, C_s, H, W) or (N, L, C_s) student feature -> the same shape, round-tripped
         through the teacher's width."""
         return self.from_teacher(self.to_teacher(x))
+
+
+class StageAdapter(nn.Module):
+    """Map a student stage output onto the teacher's shape for SSKD's feature loss.
+
+    :func:`conv1x1` when the widths differ, then a bilinear resize to the teacher's (H, W)
+    when the spatial sizes differ (as in the SSKD paper: "add an additional convolution layer
+    with 1x1 kernel size to student ... resize the student's feature map"). Used only for the
+    loss; not part of the exported student.
+
+    Args:
+        in_channels (int): Student width.
+        out_channels (int): Teacher width.
+        dims (int): 4 for (N, C, H, W) maps, 3 for (N, L, C) tokens.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, dims: int) -> None:
+        super().__init__()
+        self.proj = nn.Identity() if in_channels == out_channels else \
+            conv1x1(in_channels, out_channels, dims)
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """(N, C_s, H_s, W_s) -> (N, C_t, H_t, W_t), or (N, L, C_s) -> (N, L, C_t)."""
+        out = self.proj(student)
+        if out.dim() == 4 and out.shape[-2:] != teacher.shape[-2:]:
+            out = F.interpolate(out, size=teacher.shape[-2:], mode='bilinear',
+                                align_corners=False)
+        return out

@@ -1,0 +1,173 @@
+"""The model-zoo sweep behind ``tools/zoo_check.py``.
+
+For every model family in MMPretrain's installed configs, the smallest ``ImageClassifier``
+config (fewest parameters) is its own teacher (no checkpoint); KD, DIST, SSKD and StableKD are
+built with default arguments and take one SGD step on a random batch at the config's crop size.
+"""
+import copy
+import os.path as osp
+import time
+import traceback
+from glob import glob
+from typing import Callable, Dict, List, Optional
+
+import torch
+from mmengine.config import Config
+
+from mmstablekd.models.utils.boundary_listing import config_crop_size
+from mmstablekd.registry import MODELS
+
+METHODS = ('VanillaKD', 'DIST', 'SSKD', 'StableKD')
+HEADER = ('family', 'config', 'params', 'boundaries picked', 'KD', 'DIST', 'SSKD', 'StableKD',
+          'error')
+
+
+def mmpretrain_config_root() -> str:
+    """The ``configs`` folder installed with mmpretrain (``.mim/configs``)."""
+    import mmpretrain
+    return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs')
+
+
+def _num_params(model_cfg: dict) -> int:
+    try:
+        with torch.device('meta'):
+            model = MODELS.build(copy.deepcopy(model_cfg))
+    except Exception:  # noqa: BLE001 -- some backbones cannot be built on the meta device
+        model = MODELS.build(copy.deepcopy(model_cfg))
+    return sum(p.numel() for p in model.parameters())
+
+
+def smallest_configs(root: str, families: Optional[List[str]] = None,
+                     log: Callable[[str], None] = print) -> Dict[str, dict]:
+    """Per family folder of ``root``: the ImageClassifier config with the fewest parameters.
+
+    Returns:
+        dict: family -> ``dict(path, cfg, params)``.
+    """
+    found = {}
+    for folder in sorted(glob(osp.join(root, '*'))):
+        family = osp.basename(folder)
+        if not osp.isdir(folder) or family.startswith('_') or \
+                (families and family not in families):
+            continue
+        best = None
+        for path in sorted(glob(osp.join(folder, '*.py'))):
+            try:
+                cfg = Config.fromfile(path)
+                if cfg.model.get('type') != 'ImageClassifier':
+                    continue
+                params = _num_params(_plain(cfg.model))
+            except Exception as e:  # noqa: BLE001 -- a broken config is skipped, logged
+                log(f'  skip {osp.relpath(path, root)}: {type(e).__name__}: {e}'[:200])
+                continue
+            if best is None or params < best['params']:
+                best = dict(path=path, cfg=cfg, params=params)
+        if best is not None:
+            found[family] = best
+    return found
+
+
+def _plain(model_cfg) -> dict:
+    """A classifier config without pretrained weights or init."""
+    model = copy.deepcopy(model_cfg.to_dict() if hasattr(model_cfg, 'to_dict') else model_cfg)
+    model.pop('init_cfg', None)
+    model.get('backbone', {}).pop('init_cfg', None)
+    if isinstance(model.get('backbone'), dict):
+        model['backbone'].pop('pretrained', None)
+    return model
+
+
+def _batch(crop: int, num_classes: int, seed: int = 0):
+    from mmpretrain.structures import DataSample
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 3, crop, crop, generator=g)
+    labels = torch.randint(0, max(num_classes, 1), (2, ), generator=g)
+    return x, [DataSample().set_gt_label(int(y)) for y in labels]
+
+
+def check_method(method: str, model_cfg: dict, data_preprocessor: Optional[dict],
+                 crop: int) -> str:
+    """Build ``method`` with the classifier as student and teacher, take one SGD step.
+
+    Returns:
+        str: the boundaries picked (block-wise methods) or ``''``.
+
+    Raises:
+        Exception: whatever the build or the step raised.
+    """
+    cfg = dict(type=method, student=copy.deepcopy(model_cfg), teacher=copy.deepcopy(model_cfg))
+    if data_preprocessor:
+        cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
+    if method in ('SSKD', 'StableKD'):
+        cfg['probe_input_shape'] = (3, crop, crop)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.train()
+    head = model_cfg.get('head') or {}
+    x, samples = _batch(crop, head.get('num_classes', 1000))
+    optim = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    losses = model.loss(x, samples)
+    total = sum(v for k, v in losses.items() if k.startswith('loss'))
+    if not torch.isfinite(total):
+        raise FloatingPointError(f'non-finite loss {float(total)}')
+    total.backward()
+    optim.step()
+    return ', '.join(getattr(model, 'boundaries', []))
+
+
+def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
+          log: Callable[[str], None] = print) -> List[dict]:
+    """Run :func:`check_method` for every method on every family's smallest config.
+
+    Returns:
+        list[dict]: one row per family: ``family``, ``config``, ``params``, ``boundaries``,
+        per method ``'ok'`` or ``'FAIL'``, ``error`` (first failure, one line), ``seconds``.
+    """
+    root = root or mmpretrain_config_root()
+    rows = []
+    for family, found in smallest_configs(root, families, log).items():
+        cfg, start = found['cfg'], time.time()
+        model_cfg = _plain(cfg.model)
+        crop = config_crop_size(cfg) or 224
+        dp = cfg.get('data_preprocessor')
+        dp = dp.to_dict() if hasattr(dp, 'to_dict') else dp
+        row = dict(family=family, config=osp.relpath(found['path'], root),
+                   params=found['params'], boundaries='', error='')
+        for method in METHODS:
+            try:
+                picked = check_method(method, model_cfg, dp, crop)
+                row['boundaries'] = row['boundaries'] or picked
+                row[method] = 'ok'
+            except Exception as e:  # noqa: BLE001 -- every failure is a row, not a crash
+                row[method] = 'FAIL'
+                if not row['error']:
+                    row['error'] = f'{method}: {type(e).__name__}: {e}'.replace('\n', ' ')
+                    log(''.join(traceback.format_exception(e))[-1500:])
+        row['seconds'] = round(time.time() - start, 1)
+        log(f'{family}: ' + ' '.join(f'{m}={row[m]}' for m in METHODS)
+            + f' ({row["seconds"]} s) {row["error"][:300]}')
+        rows.append(row)
+    return rows
+
+
+def zoo_markdown(rows: List[dict], command: str) -> str:
+    """``benchmarks/zoo.md``: totals, then one table row per family."""
+    n = len(rows)
+    totals = ', '.join(f'{m}: {sum(r[m] == "ok" for r in rows)}/{n}' for m in METHODS)
+    lines = ['# Model-zoo sweep: every MMPretrain classification family, default arguments', '',
+             f'Command: `{command}`', '',
+             'The smallest ImageClassifier config of each family in mmpretrain\'s installed '
+             'configs is its own teacher (no checkpoint); each method is built with default '
+             'arguments (block-wise methods: default boundaries, probe at the config\'s crop '
+             'size) and takes one SGD step on a random batch of 2 images at that size.', '',
+             f'Families: {n}. Working: {totals}.', '',
+             '| ' + ' | '.join(HEADER) + ' |', '|' + '---|' * len(HEADER)]
+    for r in rows:
+        error = r['error'].replace('|', '\\|')
+        if len(error) > 400:
+            error = error[:400] + ' ...'
+        cells = [r['family'], f'`{r["config"]}`', f'{r["params"] / 1e6:.1f}M',
+                 r['boundaries'].replace('backbone.', '') or '-',
+                 *[r[m] for m in METHODS], error]
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines) + '\n'
