@@ -41,7 +41,7 @@ FAMILIES = {
                                                      embed_dims=[8, 16, 24, 32],
                                                      mlp_ratios=[2, 2, 2, 2],
                                                      layer_scale_init_value=1e-5)), 32),
-    'HRNet': (dict(type='HRNet', arch=dict(
+    'HRNet': (dict(type='HRNet', extra=dict(
         stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1, ),
                     num_channels=(8, )),
         stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
@@ -58,7 +58,9 @@ def classifier(family: str) -> dict:
     """An ImageClassifier config around the family's backbone (head width from a dry run)."""
     if family not in _CLASSIFIERS:
         backbone, size = FAMILIES[family]
-        out = MODELS.build(backbone).eval()(torch.zeros(1, 3, size, size))[-1]
+        net = MODELS.build(backbone)
+        net.eval()  # (some backbones' train() returns None)
+        out = net(torch.zeros(1, 3, size, size))[-1]
         out = out[-1] if isinstance(out, (tuple, list)) else out
         neck = dict(type='GlobalAveragePooling') if out.dim() == 4 else None
         _CLASSIFIERS[family] = dict(
@@ -91,7 +93,8 @@ def param_phases(model) -> dict:
 def upstream_params(model, boundary: int):
     """Student parameters of the modules that run before boundary ``boundary`` ends."""
     params = dict(model.student.named_parameters())
-    return [params[n] for n, ph in param_phases(model).items() if ph <= boundary]
+    return [params[n] for n, ph in param_phases(model).items()
+            if ph <= boundary and params[n].requires_grad]
 
 
 @pytest.mark.parametrize('family', sorted(FAMILIES))

@@ -225,12 +225,39 @@ def test_bad_configs(kw, exc, match):
         build(**kw)
 
 
-def test_no_default_boundaries_for_other_backbones():
+class _OneResidualBlock(torch.nn.Module):
+    """A backbone that is a single residual block: none of its modules is a cut."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(8, 3, 3, padding=1)
+
+    def forward(self, x):
+        return (x + self.conv2(self.conv1(x)), )
+
+
+def test_default_boundaries_for_other_backbones():
+    """LeNet5 (1-channel input) gets defaults from its ``features``; a backbone without any
+    cut gets a clear error listing the valid paths."""
     student = dict(type='ImageClassifier',
                    backbone=dict(type='LeNet5', num_classes=0),
+                   neck=dict(type='GlobalAveragePooling'),
                    head=dict(type='LinearClsHead', num_classes=4, in_channels=120))
-    with pytest.raises(ValueError, match='model.boundaries is not set'):
-        MODELS.build(dict(type='SSKD', student=student, teacher=student))
+    model = MODELS.build(dict(type='SSKD', student=student, teacher=student,
+                              probe_input_shape=(1, 32, 32)))
+    assert model.boundaries and all(p.startswith('backbone.features.')
+                                    for p in model.boundaries)
+    nets = []
+    for _ in range(2):
+        net = MODELS.build(dict(type='ImageClassifier', backbone=dict(type='LeNet5'),
+                                neck=dict(type='GlobalAveragePooling'),
+                                head=dict(type='LinearClsHead', num_classes=4, in_channels=3)))
+        net.backbone = _OneResidualBlock()
+        nets.append(net)
+    with pytest.raises(ValueError, match=r'model.boundaries is not set and no default '
+                       r'boundaries .*_OneResidualBlock.*list_boundaries'):
+        MODELS.build(dict(type='SSKD', student=nets[0], teacher=nets[1]))
 
 
 def test_set_stage_range():

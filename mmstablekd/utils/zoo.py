@@ -5,6 +5,7 @@ config (fewest parameters) is its own teacher (no checkpoint); KD, DIST, SSKD an
 built with default arguments and take one SGD step on a random batch at the config's crop size.
 """
 import copy
+import re
 import os.path as osp
 import time
 import traceback
@@ -26,6 +27,10 @@ def mmpretrain_config_root() -> str:
     """The ``configs`` folder installed with mmpretrain (``.mim/configs``)."""
     import mmpretrain
     return osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs')
+
+
+#: Config names of a family's big members, tried only when a family has nothing else.
+BIG = re.compile(r'(large|huge|giant|xlarge|[-_](l|h|g|xl)[-_0-9p]|base)')
 
 
 def _num_params(model_cfg: dict) -> int:
@@ -51,7 +56,9 @@ def smallest_configs(root: str, families: Optional[List[str]] = None,
                 (families and family not in families):
             continue
         best = None
-        for path in sorted(glob(osp.join(folder, '*.py'))):
+        paths = sorted(glob(osp.join(folder, '*.py')))
+        small = [p for p in paths if not BIG.search(osp.basename(p))]
+        for path in small or paths:
             try:
                 cfg = Config.fromfile(path)
                 if cfg.model.get('type') != 'ImageClassifier':
@@ -115,13 +122,21 @@ def check_method(method: str, model_cfg: dict, data_preprocessor: Optional[dict]
     return ', '.join(getattr(model, 'boundaries', []))
 
 
+def _verdict(error: Exception) -> str:
+    """``'refused'`` for a build-time error naming a config field (``model.*``), else
+    ``'FAIL'`` (a crash)."""
+    refused = isinstance(error, (ValueError, TypeError)) and 'model.' in str(error)
+    return 'refused' if refused else 'FAIL'
+
+
 def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
           log: Callable[[str], None] = print) -> List[dict]:
     """Run :func:`check_method` for every method on every family's smallest config.
 
     Returns:
         list[dict]: one row per family: ``family``, ``config``, ``params``, ``boundaries``,
-        per method ``'ok'`` or ``'FAIL'``, ``error`` (first failure, one line), ``seconds``.
+        per method ``'ok'``, ``'refused'`` (a clear build-time error naming the config field)
+        or ``'FAIL'``, ``error`` (first failure, one line), ``seconds``.
     """
     root = root or mmpretrain_config_root()
     rows = []
@@ -139,7 +154,7 @@ def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
                 row['boundaries'] = row['boundaries'] or picked
                 row[method] = 'ok'
             except Exception as e:  # noqa: BLE001 -- every failure is a row, not a crash
-                row[method] = 'FAIL'
+                row[method] = _verdict(e)
                 if not row['error']:
                     row['error'] = f'{method}: {type(e).__name__}: {e}'.replace('\n', ' ')
                     log(''.join(traceback.format_exception(e))[-1500:])
@@ -161,6 +176,8 @@ def zoo_markdown(rows: List[dict], command: str) -> str:
              'arguments (block-wise methods: default boundaries, probe at the config\'s crop '
              'size) and takes one SGD step on a random batch of 2 images at that size.', '',
              f'Families: {n}. Working: {totals}.', '',
+             '`refused`: a clear build-time error that names the config field; `FAIL`: any '
+             'other error.', '',
              '| ' + ' | '.join(HEADER) + ' |', '|' + '---|' * len(HEADER)]
     for r in rows:
         error = r['error'].replace('|', '\\|')

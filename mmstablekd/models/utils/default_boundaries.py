@@ -16,8 +16,8 @@ How the defaults are found (:func:`default_boundaries`):
 2. **Only cuts.** Stage modules that run more than once or whose output is not a cut (see
    ``cuts.py``) are dropped.
 3. **One boundary per resolution.** Of consecutive stages with the same output resolution the
-   last one is kept, and leading runs that hold under 1 % of the backbone's parameters (a stem)
-   are dropped. Named ResNet-style stage lists (``res_layers``, ``stage_names``) keep every
+   last one is kept, and leading runs at a stride under 4 (finer than ResNet's first stage: a
+   stem) are dropped. Named ResNet-style stage lists (``res_layers``, ``stage_names``) keep every
    stage, as before.
 4. **Isotropic backbones** (every stage at one resolution, e.g. ViT's transformer blocks) are
    cut between blocks into :data:`NUM_GROUPS` equal groups.
@@ -46,8 +46,9 @@ KEEP_ALL = ('res_layers', 'stage_names')
 STAGE_CONTAINERS = ('stages', 'layers', 'network', 'blocks', 'features', 'encoder')
 #: Number of groups an isotropic backbone (ViT, MLP-Mixer, ConvMixer) is cut into.
 NUM_GROUPS = 4
-#: Leading stage runs holding less than this share of the parameters are a stem.
-STEM_SHARE = 0.01
+#: Leading stage runs with a smaller down-sampling factor are a stem (ResNet's first stage
+#: has stride 4).
+MIN_STRIDE = 4
 
 LIST_HINT = 'Run `python tools/list_boundaries.py CONFIG` to see every valid cut path.'
 
@@ -86,8 +87,7 @@ def _resolution(trace: ForwardTrace, path: str) -> tuple:
     return tuple(keys)
 
 
-def pick_stages(trace: ForwardTrace, paths: Sequence[str], keep_all: bool,
-                total_params: int) -> List[str]:
+def pick_stages(trace: ForwardTrace, paths: Sequence[str], keep_all: bool) -> List[str]:
     """Steps 2-4 of the module docstring on the traced ``paths`` (full paths)."""
     paths = [p for p in paths if trace.is_cut(p)]
     paths.sort(key=lambda p: trace.calls[p].end)
@@ -106,12 +106,9 @@ def pick_stages(trace: ForwardTrace, paths: Sequence[str], keep_all: bool,
         return [blocks[round((g + 1) * len(blocks) / NUM_GROUPS) - 1]
                 for g in range(NUM_GROUPS)]
 
-    def share(run):
-        return sum(p.numel() for path in run
-                   for p in trace.calls[path].module.parameters()) / max(total_params, 1)
-
-    while len(runs) > 2 and share(runs[0]) < STEM_SHARE:
-        runs.pop(0)
+    image_hw = trace.input_shape[1:]
+    while len(runs) > 2 and (_stride(trace, runs[0][-1], image_hw) or MIN_STRIDE) < MIN_STRIDE:
+        runs.pop(0)  # a stem: finer than ResNet's first stage
     return [run[-1] for run in runs]
 
 
@@ -139,8 +136,7 @@ def default_boundaries(classifier: nn.Module, field: str,
             return paths
         raise ValueError(f'{field}: default boundaries of {type(backbone).__name__} need a '
                          'traced forward pass')
-    total = sum(p.numel() for p in backbone.parameters())
-    picked = pick_stages(trace, [p for p in paths if p in trace.calls], keep_all, total)
+    picked = pick_stages(trace, [p for p in paths if p in trace.calls], keep_all)
     if not picked:
         cuts = trace.cuts()
         raise ValueError(
