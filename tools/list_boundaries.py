@@ -12,6 +12,7 @@ boundaries (or the config) pick.
 import argparse
 
 from mmengine.config import Config, DictAction
+from mmengine.hub import get_config
 
 from mmstablekd.models.utils.boundary_listing import (config_crop_size, list_boundaries,
                                                       networks_of)
@@ -29,7 +30,8 @@ def main(argv=None) -> None:
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, as in tools/train.py')
     args = parser.parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    # 'mmpretrain::convnext/convnext-tiny_32xb128_in1k.py': a config of an installed package
+    cfg = get_config(args.config) if '::' in args.config else Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     shape = args.probe_input_shape or cfg.model.get('probe_input_shape')

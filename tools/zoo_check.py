@@ -20,11 +20,14 @@ def main(argv=None) -> None:
     parser.add_argument('--families', nargs='+', help='only these config folders')
     parser.add_argument('--root', help="configs folder (default: mmpretrain's .mim/configs)")
     args = parser.parse_args(argv)
-    rows = sweep(args.root, args.families, log=lambda msg: print(msg, flush=True))
     command = 'python tools/zoo_check.py ' + ' '.join(argv if argv is not None else sys.argv[1:])
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, 'w') as f:
-        f.write(zoo_markdown(rows, command.strip()))
+
+    def write(rows):  # after every family, so an interrupted sweep leaves its rows
+        with open(args.out, 'w') as f:
+            f.write(zoo_markdown(rows, command.strip()))
+
+    sweep(args.root, args.families, log=lambda msg: print(msg, flush=True), on_row=write)
     print(f'wrote {args.out}')
 
 

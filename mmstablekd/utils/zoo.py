@@ -33,12 +33,14 @@ def mmpretrain_config_root() -> str:
 BIG = re.compile(r'(large|huge|giant|xlarge|[-_](l|h|g|xl)[-_0-9p]|base)')
 
 
-def _num_params(model_cfg: dict) -> int:
+def _num_params(model_cfg: dict) -> float:
+    """Parameters of a classifier config, counted on the meta device (no memory, no init);
+    ``inf`` when the backbone cannot be built there (ranked after the others)."""
     try:
         with torch.device('meta'):
             model = MODELS.build(copy.deepcopy(model_cfg))
-    except Exception:  # noqa: BLE001 -- some backbones cannot be built on the meta device
-        model = MODELS.build(copy.deepcopy(model_cfg))
+    except Exception:  # noqa: BLE001 -- e.g. a backbone calling .item() on a meta tensor
+        return float('inf')
     return sum(p.numel() for p in model.parameters())
 
 
@@ -67,7 +69,8 @@ def smallest_configs(root: str, families: Optional[List[str]] = None,
             except Exception as e:  # noqa: BLE001 -- a broken config is skipped, logged
                 log(f'  skip {osp.relpath(path, root)}: {type(e).__name__}: {e}'[:200])
                 continue
-            if best is None or params < best['params']:
+            if best is None or params < best['params'] or (
+                    params == best['params'] == float('inf') and len(path) < len(best['path'])):
                 best = dict(path=path, cfg=cfg, params=params)
         if best is not None:
             found[family] = best
@@ -93,8 +96,11 @@ def _batch(crop: int, num_classes: int, seed: int = 0):
 
 
 def check_method(method: str, model_cfg: dict, data_preprocessor: Optional[dict],
-                 crop: int) -> str:
+                 crop: int, classifier: Optional[torch.nn.Module] = None) -> str:
     """Build ``method`` with the classifier as student and teacher, take one SGD step.
+
+    ``classifier`` (the built ``model_cfg``) is copied for student and teacher instead of
+    building both from the config (the same networks, much faster).
 
     Returns:
         str: the boundaries picked (block-wise methods) or ``''``.
@@ -102,7 +108,9 @@ def check_method(method: str, model_cfg: dict, data_preprocessor: Optional[dict]
     Raises:
         Exception: whatever the build or the step raised.
     """
-    cfg = dict(type=method, student=copy.deepcopy(model_cfg), teacher=copy.deepcopy(model_cfg))
+    nets = [copy.deepcopy(classifier) for _ in range(2)] if classifier is not None else \
+        [copy.deepcopy(model_cfg) for _ in range(2)]
+    cfg = dict(type=method, student=nets[0], teacher=nets[1])
     if data_preprocessor:
         cfg['data_preprocessor'] = copy.deepcopy(data_preprocessor)
     if method in ('SSKD', 'StableKD'):
@@ -130,7 +138,8 @@ def _verdict(error: Exception) -> str:
 
 
 def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
-          log: Callable[[str], None] = print) -> List[dict]:
+          log: Callable[[str], None] = print,
+          on_row: Optional[Callable[[List[dict]], None]] = None) -> List[dict]:
     """Run :func:`check_method` for every method on every family's smallest config.
 
     Returns:
@@ -148,9 +157,14 @@ def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
         dp = dp.to_dict() if hasattr(dp, 'to_dict') else dp
         row = dict(family=family, config=osp.relpath(found['path'], root),
                    params=found['params'], boundaries='', error='')
+        try:
+            torch.manual_seed(0)
+            classifier = MODELS.build(copy.deepcopy(model_cfg))
+        except Exception:  # noqa: BLE001 -- reported by the per-method builds below
+            classifier = None
         for method in METHODS:
             try:
-                picked = check_method(method, model_cfg, dp, crop)
+                picked = check_method(method, model_cfg, dp, crop, classifier)
                 row['boundaries'] = row['boundaries'] or picked
                 row[method] = 'ok'
             except Exception as e:  # noqa: BLE001 -- every failure is a row, not a crash
@@ -162,6 +176,8 @@ def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
         log(f'{family}: ' + ' '.join(f'{m}={row[m]}' for m in METHODS)
             + f' ({row["seconds"]} s) {row["error"][:300]}')
         rows.append(row)
+        if on_row is not None:
+            on_row(rows)
     return rows
 
 
@@ -183,7 +199,8 @@ def zoo_markdown(rows: List[dict], command: str) -> str:
         error = r['error'].replace('|', '\\|')
         if len(error) > 400:
             error = error[:400] + ' ...'
-        cells = [r['family'], f'`{r["config"]}`', f'{r["params"] / 1e6:.1f}M',
+        params = f'{r["params"] / 1e6:.1f}M' if r['params'] != float('inf') else '?'
+        cells = [r['family'], f'`{r["config"]}`', params,
                  r['boundaries'].replace('backbone.', '') or '-',
                  *[r[m] for m in METHODS], error]
         lines.append('| ' + ' | '.join(cells) + ' |')

@@ -4,7 +4,7 @@ A resumed run continues the saved schedule: the epoch counter, the LR scheduler 
 stage all come from the checkpoint. If ``train_cfg.max_epochs``, the stage epochs or the number
 of stages changed in between, the new plan and the restored state disagree (the stage can go
 backwards, the LR freeze at its base value), so :func:`check_resumed_plan` refuses that resume.
-The stage hooks (``StableKDStageHook``, ``SSKDStageHook``) are :class:`StageHook`\ s: one
+The stage hooks (``StableKDStageHook``, ``SSKDStageHook``) are each a :class:`StageHook`: one
 protocol that drives a staged distiller's stage from the epoch, stores the plan with
 :func:`save_plan` in ``before_save_checkpoint`` and checks it in ``after_load_checkpoint``.
 """
