@@ -2,7 +2,9 @@
 
 For every model family in MMPretrain's installed configs, the smallest ``ImageClassifier``
 config (fewest parameters) is its own teacher (no checkpoint); KD, DIST, SSKD and StableKD are
-built with default arguments and take one SGD step on a random batch at the config's crop size.
+built with default arguments and take one SGD step on a random batch of 2 images at the size
+the distillers probe by default (the backbone's ``img_size``, else 32x32) when the classifier
+accepts it, else at the config's crop size.
 """
 import copy
 import re
@@ -10,17 +12,19 @@ import os.path as osp
 import time
 import traceback
 from glob import glob
-from typing import Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 import torch
 from mmengine.config import Config
 
 from mmstablekd.models.utils.boundary_listing import config_crop_size
+from mmstablekd.models.utils.cuts import classifier_forward
+from mmstablekd.models.utils.probe import probe_input_shape
 from mmstablekd.registry import MODELS
 
 METHODS = ('VanillaKD', 'DIST', 'SSKD', 'StableKD')
-HEADER = ('family', 'config', 'params', 'boundaries picked', 'KD', 'DIST', 'SSKD', 'StableKD',
-          'error')
+HEADER = ('family', 'config', 'params', 'input', 'boundaries picked', 'KD', 'DIST', 'SSKD',
+          'StableKD', 'error')
 
 
 def mmpretrain_config_root() -> str:
@@ -44,37 +48,37 @@ def _num_params(model_cfg: dict) -> float:
     return sum(p.numel() for p in model.parameters())
 
 
-def smallest_configs(root: str, families: Optional[List[str]] = None,
-                     log: Callable[[str], None] = print) -> Dict[str, dict]:
-    """Per family folder of ``root``: the ImageClassifier config with the fewest parameters.
+def family_folders(root: str, families: Optional[List[str]] = None) -> List[str]:
+    """Config folders of ``root`` (all but ``_base_``), in the order of ``families`` if given."""
+    if families:
+        return [osp.join(root, f) for f in families if osp.isdir(osp.join(root, f))]
+    return [f for f in sorted(glob(osp.join(root, '*')))
+            if osp.isdir(f) and not osp.basename(f).startswith('_')]
+
+
+def smallest_config(folder: str, log: Callable[[str], None] = print) -> Optional[dict]:
+    """The ImageClassifier config of ``folder`` with the fewest parameters (configs naming a
+    big member, e.g. ``large``, only if there is nothing else).
 
     Returns:
-        dict: family -> ``dict(path, cfg, params)``.
+        dict: ``path``, ``cfg`` and ``params``; None without an ImageClassifier config.
     """
-    found = {}
-    for folder in sorted(glob(osp.join(root, '*'))):
-        family = osp.basename(folder)
-        if not osp.isdir(folder) or family.startswith('_') or \
-                (families and family not in families):
-            continue
-        best = None
-        paths = sorted(glob(osp.join(folder, '*.py')))
-        small = [p for p in paths if not BIG.search(osp.basename(p))]
-        for path in small or paths:
-            try:
-                cfg = Config.fromfile(path)
-                if cfg.model.get('type') != 'ImageClassifier':
-                    continue
-                params = _num_params(_plain(cfg.model))
-            except Exception as e:  # noqa: BLE001 -- a broken config is skipped, logged
-                log(f'  skip {osp.relpath(path, root)}: {type(e).__name__}: {e}'[:200])
+    best = None
+    paths = sorted(glob(osp.join(folder, '*.py')))
+    small = [p for p in paths if not BIG.search(osp.basename(p))]
+    for path in small or paths:
+        try:
+            cfg = Config.fromfile(path)
+            if cfg.get('model', {}).get('type') != 'ImageClassifier':
                 continue
-            if best is None or params < best['params'] or (
-                    params == best['params'] == float('inf') and len(path) < len(best['path'])):
-                best = dict(path=path, cfg=cfg, params=params)
-        if best is not None:
-            found[family] = best
-    return found
+            params = _num_params(_plain(cfg.model))
+        except Exception as e:  # noqa: BLE001 -- a broken config is skipped, logged
+            log(f'  skip {osp.basename(path)}: {type(e).__name__}: {e}'[:200])
+            continue
+        if best is None or params < best['params'] or (
+                params == best['params'] == float('inf') and len(path) < len(best['path'])):
+            best = dict(path=path, cfg=cfg, params=params)
+    return best
 
 
 def _plain(model_cfg) -> dict:
@@ -85,6 +89,24 @@ def _plain(model_cfg) -> dict:
     if isinstance(model.get('backbone'), dict):
         model['backbone'].pop('pretrained', None)
     return model
+
+
+def input_size(classifier: Optional[torch.nn.Module], crop: int) -> int:
+    """The side of the sweep's input: what the distillers probe by default (the backbone's
+    ``img_size``, else 32) if the classifier accepts it, else the config's crop size."""
+    if classifier is None:
+        return crop
+    shape, _ = probe_input_shape(classifier, None)
+    was_training = classifier.training
+    classifier.eval()
+    try:
+        with torch.no_grad():
+            classifier_forward(classifier, torch.zeros(2, *shape))
+        return shape[1]
+    except Exception:  # noqa: BLE001 -- refused: use the crop size
+        return crop
+    finally:
+        classifier.train(was_training)
 
 
 def _batch(crop: int, num_classes: int, seed: int = 0):
@@ -149,8 +171,12 @@ def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
     """
     root = root or mmpretrain_config_root()
     rows = []
-    for family, found in smallest_configs(root, families, log).items():
-        cfg, start = found['cfg'], time.time()
+    for folder in family_folders(root, families):
+        family, start = osp.basename(folder), time.time()
+        found = smallest_config(folder, log)
+        if found is None:
+            continue
+        cfg = found['cfg']
         model_cfg = _plain(cfg.model)
         crop = config_crop_size(cfg) or 224
         dp = cfg.get('data_preprocessor')
@@ -162,6 +188,8 @@ def sweep(root: Optional[str] = None, families: Optional[List[str]] = None,
             classifier = MODELS.build(copy.deepcopy(model_cfg))
         except Exception:  # noqa: BLE001 -- reported by the per-method builds below
             classifier = None
+        crop = input_size(classifier, crop)
+        row['input'] = crop
         for method in METHODS:
             try:
                 picked = check_method(method, model_cfg, dp, crop, classifier)
@@ -189,8 +217,10 @@ def zoo_markdown(rows: List[dict], command: str) -> str:
              f'Command: `{command}`', '',
              'The smallest ImageClassifier config of each family in mmpretrain\'s installed '
              'configs is its own teacher (no checkpoint); each method is built with default '
-             'arguments (block-wise methods: default boundaries, probe at the config\'s crop '
-             'size) and takes one SGD step on a random batch of 2 images at that size.', '',
+             'arguments (block-wise methods: default boundaries) and takes one SGD step on a '
+             'random batch of 2 images of `input` x `input` pixels: the size the distillers '
+             'probe by default (the backbone\'s img_size, else 32) when the classifier accepts '
+             'it, else the config\'s crop size.', '',
              f'Families: {n}. Working: {totals}.', '',
              '`refused`: a clear build-time error that names the config field; `FAIL`: any '
              'other error.', '',
@@ -200,7 +230,7 @@ def zoo_markdown(rows: List[dict], command: str) -> str:
         if len(error) > 400:
             error = error[:400] + ' ...'
         params = f'{r["params"] / 1e6:.1f}M' if r['params'] != float('inf') else '?'
-        cells = [r['family'], f'`{r["config"]}`', params,
+        cells = [r['family'], f'`{r["config"]}`', params, str(r.get('input', '')),
                  r['boundaries'].replace('backbone.', '') or '-',
                  *[r[m] for m in METHODS], error]
         lines.append('| ' + ' | '.join(cells) + ' |')
