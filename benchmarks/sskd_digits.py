@@ -26,7 +26,7 @@ import os
 import os.path as osp
 import time
 import warnings
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 os.environ.setdefault('OMP_NUM_THREADS', '2')
 warnings.filterwarnings('ignore')
@@ -63,10 +63,23 @@ def digits_loaders(root: str, batch_size: int) -> Dict[str, dict]:
                 test_dataloader=loader('test', test, 180, False))
 
 
-def ten_classes(classifier: dict) -> dict:
-    """A copy of a classifier config with a 10-class head."""
+STAGE_OUT = {'ResNet_CIFAR': 8, 'CifarResNet': 4}  # last stage width / base_channels
+
+
+def ten_classes(classifier: dict, width_div: int = 1) -> dict:
+    """A copy of a classifier config with a 10-class head, ResNet widths divided by
+    ``width_div`` (only ResNet_CIFAR / CifarResNet; 1 keeps the config's architecture)."""
     classifier = copy.deepcopy(classifier)
     classifier['head']['num_classes'] = 10
+    backbone = classifier['backbone']
+    if width_div > 1:
+        if backbone['type'] not in STAGE_OUT:
+            raise ValueError(f"--width-div supports {sorted(STAGE_OUT)}, not {backbone['type']}")
+        defaults = (64, 64) if backbone['type'] == 'ResNet_CIFAR' else (16, 16)
+        stem = backbone.get('stem_channels', defaults[0]) // width_div
+        base = backbone.get('base_channels', defaults[1]) // width_div
+        backbone.update(stem_channels=stem, base_channels=base)
+        classifier['head']['in_channels'] = base * STAGE_OUT[backbone['type']]
     return classifier
 
 
@@ -105,12 +118,12 @@ def common_cfg(work_dir: str, loaders: dict, seed: int) -> dict:
 
 
 def train_teacher(arch: dict, work_dir: str, loaders: dict, epochs: int, lr: float,
-                  seed: int) -> (str, float):
+                  seed: int, width_div: int = 1) -> Tuple[str, float]:
     """Train ``arch`` (10 classes) on the digits; returns (checkpoint, top-1 %)."""
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
     cfg = Config(dict(
         common_cfg(work_dir, loaders, seed),
-        model=dict(ten_classes(arch), data_preprocessor=PREPROCESSOR),
+        model=dict(ten_classes(arch, width_div), data_preprocessor=PREPROCESSOR),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr, momentum=0.9,
                                           weight_decay=5e-4, nesterov=True)),
         param_scheduler=[dict(type='OneCycleLR', eta_max=lr, by_epoch=True,
@@ -129,12 +142,13 @@ def train_teacher(arch: dict, work_dir: str, loaders: dict, epochs: int, lr: flo
 
 
 def sskd_cfg(name: str, teacher_ckpt: str, work_dir: str, loaders: dict, phase_epochs: int,
-             seed: int, reduction: Optional[str], lr: Optional[float]) -> Config:
+             seed: int, reduction: Optional[str], lr: Optional[float],
+             width_div: int = 1) -> Config:
     """The config's SSKD recipe on the digits, ``phase_epochs`` epochs per phase."""
     cfg = Config.fromfile(osp.join('configs', 'sskd', name + '.py'))
     model = cfg.model
-    model.student = ten_classes(model.student)
-    model.teacher = ten_classes(model.teacher)
+    model.student = ten_classes(model.student, width_div)
+    model.teacher = ten_classes(model.teacher, width_div)
     model.teacher_ckpt = teacher_ckpt
     model.data_preprocessor = PREPROCESSOR
     cfg.pop('data_preprocessor', None)
@@ -174,12 +188,14 @@ def run_config(name: str, args) -> dict:
     loaders = digits_loaders(args.data_root, args.batch_size)
     arch = Config.fromfile(osp.join('configs', 'sskd', name + '.py')).model
     t0 = time.perf_counter()
-    teacher_dir = osp.join(args.work_root, f'teacher_{name}')
+    div = args.width_div.get(name, 1)
+    teacher_dir = osp.join(args.work_root, f'teacher_{name}_w{div}_e{args.teacher_epochs}')
     ckpt, teacher_top1 = train_teacher(arch.teacher, teacher_dir, loaders,
-                                       args.teacher_epochs, args.teacher_lr, args.seed)
+                                       args.teacher_epochs, args.teacher_lr, args.seed, div)
     t_teacher = time.perf_counter() - t0
-    cfg = sskd_cfg(name, ckpt, osp.join(args.work_root, f'sskd_{name}'), loaders,
-                   args.phase_epochs, args.seed, args.reduction, args.lr)
+    tag = f'{args.reduction or "cfg"}_lr{args.lr or "cfg"}_w{div}'
+    cfg = sskd_cfg(name, ckpt, osp.join(args.work_root, f'sskd_{name}_{tag}'), loaders,
+                   args.phase_epochs, args.seed, args.reduction, args.lr, div)
     runner = Runner.from_cfg(cfg)
     recorder = LossRecorder()
     runner.register_hook(recorder)
@@ -188,7 +204,8 @@ def run_config(name: str, args) -> dict:
         runner.train()
     except Exception as e:  # a non-finite loss stops the run: report it
         error = f'{type(e).__name__}: {str(e).splitlines()[0][:200]}'
-    return dict(config=name, teacher_top1=teacher_top1, teacher_seconds=round(t_teacher),
+    return dict(config=name, width_div=div, teacher_top1=teacher_top1,
+                teacher_seconds=round(t_teacher),
                 sskd_seconds=round(time.perf_counter() - t0 - t_teacher),
                 reduction=cfg.model.stage_loss.get('reduction', 'sum'),
                 lr=cfg.optim_wrapper.optimizer.lr, phases=phase_report(recorder.rows),
@@ -197,14 +214,16 @@ def run_config(name: str, args) -> dict:
 
 
 def table(results: List[dict]) -> str:
-    lines = ['| config | reduction | teacher top-1 | phase | loss | iters | start LR | finite '
-             '| first 10 % | last 10 % | falls | student top-1 |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    lines = ['| config | width | reduction | teacher top-1 | phase | loss | iters | start LR '
+             '| finite | first 10 % | last 10 % | falls | student top-1 |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for res in results:
         for p in res['phases']:
             top1 = res['top1'] if p is res['phases'][-1] else ''
             top1 = f'{top1:.1f}' if isinstance(top1, float) else (res['error'] or '')
-            lines.append(f"| {res['config']} | {res['reduction']} | {res['teacher_top1']:.1f} "
+            width = 'full' if res['width_div'] == 1 else f"1/{res['width_div']}"
+            lines.append(f"| {res['config']} | {width} | {res['reduction']} "
+                         f"| {res['teacher_top1']:.1f} "
                          f"| {p['phase']} | {p['loss']} | {p['iters']} | {p['lr0']:.4g} "
                          f"| {p['finite']} | {p['first']:.4g} | {p['last']:.4g} "
                          f"| {p['falls']} | {top1} |")
@@ -221,6 +240,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--reduction', choices=['sum', 'channel_sum'], default=None,
                    help="override the configs' stage-loss reduction")
     p.add_argument('--lr', type=float, default=None, help="override the configs' base LR")
+    p.add_argument('--width-div', nargs='*', default=[], metavar='CONFIG=DIV',
+                   help='divide the ResNet widths of a config (student and teacher) by DIV, '
+                        'e.g. resnet18_r34_cifar100=4 (CPU budget); default: none')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--data-root', default='data/digits')
@@ -231,6 +253,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    args.width_div = {k: int(v) for k, v in (item.split('=') for item in args.width_div)}
     torch.set_num_threads(args.threads)
     write_digits_dataset(args.data_root)
     results = []
