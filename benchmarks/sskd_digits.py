@@ -28,7 +28,7 @@ import time
 import warnings
 from typing import Dict, List, Optional, Tuple
 
-os.environ.setdefault('OMP_NUM_THREADS', '2')
+os.environ.setdefault('OMP_NUM_THREADS', '1')
 warnings.filterwarnings('ignore')
 
 import torch  # noqa: E402
@@ -45,8 +45,9 @@ PREPROCESSOR = dict(type='ClsDataPreprocessor', num_classes=10, mean=[77.85] * 3
                     std=[95.85] * 3, to_rgb=False)
 
 
-def digits_loaders(root: str, batch_size: int) -> Dict[str, dict]:
-    """Train/val dataloader configs of the digits folder at SIZE x SIZE (3-channel PNG)."""
+def digits_loaders(root: str, batch_size: int, fraction: float = 1.0) -> Dict[str, dict]:
+    """Train/val dataloader configs of the digits folder at SIZE x SIZE (3-channel PNG);
+    training on a class-balanced ``fraction`` of the training split (selection seed 0)."""
     resize = dict(type='Resize', scale=(SIZE, SIZE), interpolation='bilinear')
     train = [dict(type='LoadImageFromFile'), resize,
              dict(type='RandomCrop', crop_size=SIZE, padding=4), dict(type='PackInputs')]
@@ -58,7 +59,11 @@ def digits_loaders(root: str, batch_size: int) -> Dict[str, dict]:
                                  pipeline=pipeline),
                     sampler=dict(type='DefaultSampler', shuffle=shuffle))
 
-    return dict(train_dataloader=loader('train', train, batch_size, True),
+    train_loader = loader('train', train, batch_size, True)
+    if fraction < 1:
+        train_loader['dataset'] = dict(type='ClassBalancedSubset', fraction=fraction, seed=0,
+                                       dataset=train_loader['dataset'])
+    return dict(train_dataloader=train_loader,
                 val_dataloader=loader('test', test, 180, False),
                 test_dataloader=loader('test', test, 180, False))
 
@@ -185,15 +190,16 @@ def phase_report(rows: List[dict]) -> List[dict]:
 
 
 def run_config(name: str, args) -> dict:
-    loaders = digits_loaders(args.data_root, args.batch_size)
+    loaders = digits_loaders(args.data_root, args.batch_size, args.train_fraction)
     arch = Config.fromfile(osp.join('configs', 'sskd', name + '.py')).model
     t0 = time.perf_counter()
     div = args.width_div.get(name, 1)
-    teacher_dir = osp.join(args.work_root, f'teacher_{name}_w{div}_e{args.teacher_epochs}')
+    teacher_dir = osp.join(args.work_root, f'teacher_{name}_w{div}_e{args.teacher_epochs}'
+                                           f'_f{args.train_fraction}_b{args.batch_size}')
     ckpt, teacher_top1 = train_teacher(arch.teacher, teacher_dir, loaders,
                                        args.teacher_epochs, args.teacher_lr, args.seed, div)
     t_teacher = time.perf_counter() - t0
-    tag = f'{args.reduction or "cfg"}_lr{args.lr or "cfg"}_w{div}'
+    tag = f'{args.reduction or "cfg"}_lr{args.lr or "cfg"}_w{div}_f{args.train_fraction}'
     cfg = sskd_cfg(name, ckpt, osp.join(args.work_root, f'sskd_{name}_{tag}'), loaders,
                    args.phase_epochs, args.seed, args.reduction, args.lr, div)
     runner = Runner.from_cfg(cfg)
@@ -237,6 +243,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--teacher-epochs', type=int, default=4)
     p.add_argument('--teacher-lr', type=float, default=0.05)
     p.add_argument('--batch-size', type=int, default=64)
+    p.add_argument('--train-fraction', type=float, default=1.0,
+                   help='class-balanced share of the 1,437 training images (CPU budget)')
     p.add_argument('--reduction', choices=['sum', 'channel_sum'], default=None,
                    help="override the configs' stage-loss reduction")
     p.add_argument('--lr', type=float, default=None, help="override the configs' base LR")
@@ -244,7 +252,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='divide the ResNet widths of a config (student and teacher) by DIV, '
                         'e.g. resnet18_r34_cifar100=4 (CPU budget); default: none')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--threads', type=int, default=1)
     p.add_argument('--data-root', default='data/digits')
     p.add_argument('--work-root', default='work_dirs/sskd_digits')
     p.add_argument('--out', default=None, help='JSON file for the results')

@@ -66,7 +66,8 @@ def test_momentum_and_lr_equal_pytorch_one_cycle(config, epochs, epoch_length):
     assert [m for _, m in got] == pytest.approx([m for _, m in expected], abs=1e-12)
     assert [lr for lr, _ in got] == pytest.approx([lr for lr, _ in expected], rel=1e-9)
     momenta = [m for _, m in got]
-    assert momenta[0] == pytest.approx(0.95) and min(momenta) == pytest.approx(0.85)
+    # 0.95 -> 0.85 (reached exactly only when pct_start * T is an integer) -> 0.95
+    assert momenta[0] == pytest.approx(0.95) and 0.85 <= min(momenta) < 0.851
     assert momenta[-1] == pytest.approx(0.95)
 
 

@@ -16,7 +16,8 @@ class FeatureL2Loss(nn.Module):
     The SSKD paper (Gao et al., Sec. 3, Eq. 3/6) writes :math:`\psi(a, b) = \|a - b\|_2^2`,
     which ``reduction='sum'`` computes, averaged over the batch:
 
-    .. math:: \mathcal{L}_{sum} = \frac{w}{N} \sum_{n=1}^{N} \sum_{c} \sum_{p} (s_{n,c,p} - t_{n,c,p})^2
+    .. math::
+        \mathcal{L}_{sum} = \frac{w}{N} \sum_{n=1}^{N} \sum_{c} \sum_{p} (s_{n,c,p} - t_{n,c,p})^2
 
     (:math:`c` over channels, :math:`p` over the :math:`P` positions: :math:`H \cdot W` of a
     (N, C, H, W) map, :math:`L` of (N, L, C) tokens, 1 for (N, C) vectors). This is
