@@ -3,8 +3,8 @@
 For every SSKD config (configs/sskd/*.py: the R-34 -> R-18 paper config and the five CRD
 pairs) this script
 
-1. trains a teacher of the config's own teacher architecture on the digits (a short OneCycle
-   run, SGD momentum 0.9, peak LR ``--teacher-lr``);
+1. trains a teacher of the config's own teacher architecture on the digits (a short cosine
+   run, SGD Nesterov momentum 0.9, LR ``--teacher-lr``);
 2. runs the config's SSKD recipe unchanged (stage loss and its reduction, per-phase LR,
    momentum, LR steps at 30/60/90 % of every phase, head phase), with the student and teacher
    heads set to 10 classes, the digits data at 32x32, and ``--phase-epochs`` epochs per phase;
@@ -131,7 +131,9 @@ def train_teacher(arch: dict, work_dir: str, loaders: dict, epochs: int, lr: flo
         model=dict(ten_classes(arch, width_div), data_preprocessor=PREPROCESSOR),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=lr, momentum=0.9,
                                           weight_decay=5e-4, nesterov=True)),
-        param_scheduler=[dict(type='OneCycleLR', eta_max=lr, by_epoch=True,
+        # cosine, not OneCycleLR: MMEngine's OneCycle state pickles a function, which the
+        # safe teacher-checkpoint loader (rightly) refuses
+        param_scheduler=[dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True,
                               convert_to_iter_based=True)],
         train_cfg=dict(by_epoch=True, max_epochs=epochs, val_interval=epochs)))
     recorder = LossRecorder()
