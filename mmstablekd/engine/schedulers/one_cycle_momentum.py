@@ -1,11 +1,12 @@
 """PyTorch ``OneCycleLR``'s momentum cycle (0.95 -> 0.85 -> 0.95) as an MMEngine scheduler."""
 import math
-from typing import List
+from typing import List, Optional
 
 from mmengine.optim.scheduler.momentum_scheduler import MomentumSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 
 from mmstablekd.registry import PARAM_SCHEDULERS
+from .staged_param_scheduler import StagedParamScheduler
 
 
 class OneCycleMomentumParamScheduler(_ParamScheduler):
@@ -35,6 +36,8 @@ class OneCycleMomentumParamScheduler(_ParamScheduler):
         anneal_strategy (str): ``'cos'`` or ``'linear'``. Defaults to ``'cos'``.
         begin, end, last_step, by_epoch, verbose: as in MMEngine's schedulers; ``end``
             defaults to ``train_cfg.max_epochs`` when left unset in a config.
+        epoch_length (int, optional): Iterations per epoch, set when converted to
+            iteration-based (recorded only; ``begin``/``end`` are already in iterations).
     """
 
     def __init__(self,
@@ -48,7 +51,8 @@ class OneCycleMomentumParamScheduler(_ParamScheduler):
                  end: int = INF,
                  last_step: int = -1,
                  by_epoch: bool = True,
-                 verbose: bool = False):
+                 verbose: bool = False,
+                 epoch_length: Optional[int] = None):
         name = f'param_scheduler {type(self).__name__}'
         if not 0 <= base_momentum <= max_momentum < 1:
             raise ValueError(f'{name}: need 0 <= base_momentum <= max_momentum < 1, got '
@@ -66,18 +70,11 @@ class OneCycleMomentumParamScheduler(_ParamScheduler):
         self.pct_start = float(pct_start)
         self.anneal_strategy = anneal_strategy
         self.total_steps = end - begin
+        self.epoch_length = epoch_length
         super().__init__(optimizer, param_name, begin, end, last_step, by_epoch, verbose)
 
-    @classmethod
-    def build_iter_from_epoch(cls, *args, begin=0, end=INF, by_epoch=True, epoch_length=None,
-                              **kwargs):
-        """Build an iteration-based instance from an epoch-based config."""
-        if not by_epoch:
-            raise ValueError('Only epoch-based configs (by_epoch=True) can be converted')
-        if end == INF:
-            raise ValueError(f'{cls.__name__} needs a finite `end`')
-        return cls(*args, begin=int(begin * epoch_length), end=int(end * epoch_length),
-                   by_epoch=False, **kwargs)
+    # Epoch-based configs are converted as the staged schedulers' (begin/end x epoch_length).
+    build_iter_from_epoch = classmethod(StagedParamScheduler.build_iter_from_epoch.__func__)
 
     def _anneal(self, start: float, stop: float, pct: float) -> float:
         if self.anneal_strategy == 'cos':
