@@ -11,9 +11,9 @@ pairs) this script
 3. reports, per phase, whether every logged stage loss is finite, its mean over the first and
    the last 10 % of the phase's iterations (falls = last < first), and the final top-1.
 
-    PYTHONPATH=$PWD python benchmarks/sskd_digits.py --out benchmarks/sskd_digits.json
+    PYTHONPATH=$PWD python benchmarks/sskd_digits.py --out work_dirs/sskd_digits.json
     PYTHONPATH=$PWD python benchmarks/sskd_digits.py --configs resnet18_r34_cifar100 \\
-        --reduction sum          # the paper's formula instead of the configs' reduction
+        --width-div resnet18_r34_cifar100=4 --reduction sum   # the paper's formula instead
 
 Writes a JSON file with the per-iteration losses and prints a Markdown table.
 Not a test: it takes minutes per config on a CPU.
@@ -242,10 +242,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--configs', nargs='+', default=CONFIGS, choices=CONFIGS)
     p.add_argument('--phase-epochs', type=int, default=2)
-    p.add_argument('--teacher-epochs', type=int, default=4)
-    p.add_argument('--teacher-lr', type=float, default=0.05)
-    p.add_argument('--batch-size', type=int, default=64)
-    p.add_argument('--train-fraction', type=float, default=1.0,
+    p.add_argument('--teacher-epochs', type=int, default=6)
+    p.add_argument('--teacher-lr', type=float, default=0.1)
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--train-fraction', type=float, default=0.5,
                    help='class-balanced share of the 1,437 training images (CPU budget)')
     p.add_argument('--reduction', choices=['sum', 'channel_sum'], default=None,
                    help="override the configs' stage-loss reduction")

@@ -9,18 +9,19 @@
 #   over channels, averaged over positions (H*W) and the batch; weight 1 (the paper has no
 #   weight on it). Deviation: the paper (Sec. 3.2, Eq. 3/6) writes the sum over all C*H*W
 #   elements (reduction='sum'). With that sum, SGD momentum 0.9 at the paper's LR 0.01 diverges
-#   on 32x32 maps (a BN bias of the stage's last block sees curvature ~2*H*W); the position
-#   mean keeps one curvature for every map size, so every stage trains at the paper's uniform
-#   LR. Measured on 32x32 digits with a trained teacher of this architecture
-#   (benchmarks/sskd_digits.md): 'channel_sum' at 0.01: every stage loss finite and falling in
-#   all six SSKD configs; 'sum' at 0.01: see the same file.
+#   on 32x32 maps (estimate: a BN bias of the stage's last block sees curvature ~2*H*W); the
+#   position mean keeps one curvature for every map size, so every stage can train at the
+#   paper's uniform LR. Measured on the 32x32 digits with a trained teacher of this architecture at 1/4 width
+#   (benchmarks/sskd_digits.md): 'sum' at 0.01 diverges in stage 1 (loss 3e5 -> 8e12 within
+#   the first epoch, then non-finite BN statistics); 'channel_sum' at 0.01: all four stage
+#   losses finite and falling (e.g. stage 1 7.5 -> 1.3), likewise on the CRD pairs measured.
 # - Per-stage schedule (paper Sec. 3.3): SGD momentum 0.9, LR 0.01 for every backbone stage,
 #   x0.1 at 18/36/54 of 60 epochs per stage on ImageNet, i.e. at 30/60/90 % of a stage,
 #   restarted at every stage (StageStepLR; milestones on iterations, so short phases get their
 #   steps too).
 # - Head phase: LR 0.1 (stage_factors x10), the baselines' peak LR (DnD Table 5): the paper
-#   gives no head schedule, and a linear head at 0.01 learns too slowly (quickstart, seed 0:
-#   82 % top-1 after the 2 head epochs at 0.01 vs 96.4 % at 0.1).
+#   gives no head schedule, and a linear head at 0.01 learns too slowly (quickstart, seed 0,
+#   with the former sum loss: 82 % top-1 after the 2 head epochs at 0.01 vs 96.4 % at 0.1).
 # - Phase lengths: SSKDStageHook and StageStepLR both split train_cfg.max_epochs evenly over the
 #   5 phases (last one takes the rest): 60 -> 12 each; `--cfg-options train_cfg.max_epochs=E`
 #   rescales phases and LR steps together. For uneven phases give the same list to both,
