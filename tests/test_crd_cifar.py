@@ -183,25 +183,32 @@ def test_pair_configs_build_the_crd_networks(method, stem):
     text = (REPO / f'configs/{method}/{stem}_cifar100.py').read_text()
     assert 'Published top-1' in text and 'CRD Table 1' in text
     vgg = stem.startswith('vgg')
-    if method == 'stablekd':  # default boundaries: 3 stages (ResNet/WRN), 4 (VGG)
-        assert model.boundaries == [f'backbone.layer{i}' for i in range(1, 4 + vgg)]
-        expected = (['{1}{2}{3}{4}{5}', '{12}{34}{5}', '{1234}{5}'] if vgg else
-                    ['{1}{2}{3}{4}', '{12}{34}', '{1234}'])
-        assert [model.partition_str(s) for s in range(model.num_stages)] == expected
-        assert cfg.param_scheduler.num_stages == 3 and cfg.train_dataloader.batch_size == 128
-        assert cfg.optim_wrapper.optimizer.lr * cfg.param_scheduler.peak_ratio == 0.5
+    if method == 'stablekd':  # StableKD-5/2: stem | 3 stages | head (ResNet/WRN), 4 + head (VGG)
+        stem_out = 'backbone.conv1' if stem.startswith('wrn') else 'backbone.relu'
+        assert model.boundaries == ([f'backbone.layer{i}' for i in range(1, 5)] if vgg else
+                                    [stem_out] + [f'backbone.layer{i}' for i in range(1, 4)])
+        assert [model.partition_str(s) for s in range(model.num_stages)] == \
+            ['{1}{2}{3}{4}{5}', '{12}{34}{5}', '{1234}{5}']
+        # the last stage keeps exactly one boundary: the head's input ({backbone}{head})
+        assert model.partitions[-1] == (len(model.boundaries) - 1, )
+        assert model.boundaries[-1] == ('backbone.layer4' if vgg else 'backbone.layer3')
+        lr_sched, mom_sched = cfg.param_scheduler
+        assert (lr_sched.type, mom_sched.type) == ('StageCyclicLR', 'StageCyclicMomentum')
+        assert lr_sched.num_stages == mom_sched.num_stages == 3
+        assert (mom_sched.base_momentum, mom_sched.max_momentum) == (0.8, 0.9)
+        assert cfg.train_dataloader.batch_size == 128
+        assert cfg.optim_wrapper.optimizer.lr * lr_sched.peak_ratio == 0.5
     elif method == 'sskd':
         assert model.boundaries == [f'backbone.layer{i}' for i in range(1, 4 + vgg)]
         assert model.num_stages == 4 + vgg
         assert type(model.stage_loss).__name__ == 'FeatureL2Loss'
+        assert model.stage_loss.reduction == 'channel_sum'
         assert cfg.optim_wrapper.optimizer.lr == 0.01
         sched = cfg.param_scheduler[0]
         assert (sched.type, sched.num_stages, tuple(sched.milestones), sched.gamma) == \
             ('StageStepLR', 4 + vgg, (0.3, 0.6, 0.9), 0.1)
-        # LR * H * W <= 0.64 for the sum loss: stage 1 maps are 32x32 (ResNet/WRN) or 16x16
-        # (VGG, after its first pool); the head phase at LR 0.1
-        assert sched.stage_factors[0] == (1 / 4 if vgg else 1 / 16)
-        assert sched.stage_factors[-1] == 10
+        # the paper's uniform LR 0.01 for every backbone stage; the head phase at LR 0.1
+        assert list(sched.stage_factors) == [1] * (3 + vgg) + [10]
     else:
         assert cfg.param_scheduler.milestones == [150, 180, 210]
         assert cfg.train_cfg.max_epochs == 240 and cfg.train_dataloader.batch_size == 64

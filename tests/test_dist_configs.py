@@ -82,3 +82,24 @@ default_hooks = dict(checkpoint=dict(interval=-1, save_last=False), logger=dict(
     runner, values = train(cfg, tmp_path)
     assert len(values) == 2 and all(math.isfinite(v['loss_dist']) for v in values)
     assert (tmp_path / 'student_epoch_1.pth').is_file()
+
+
+def test_imagenet_dist_optimizer_param_groups():
+    """The released build_optimizer (nesterov=True, filter_bias_and_bn=True): Nesterov SGD,
+    weight decay 0 exactly on the 1-D parameters (biases, BatchNorm), 1e-4 on the rest.
+    Built on the config's own ResNet-18/-34 DIST model."""
+    from mmengine.optim import build_optim_wrapper
+    from mmstablekd.registry import MODELS
+    cfg = Config.fromfile('configs/dist/resnet18_r34_imagenet.py')
+    cfg.model.teacher_ckpt = None
+    model = MODELS.build(cfg.model)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    groups = wrapper.optimizer.param_groups
+    assert all(g['nesterov'] is True and g['momentum'] == 0.9 for g in groups)
+    decay = {id(p): g['weight_decay'] for g in groups for p in g['params']}
+    student = list(model.student.named_parameters())
+    assert student and all(id(p) in decay for _, p in student)
+    flat = [n for n, p in student if p.dim() <= 1]
+    assert any('bn' in n for n in flat) and 'head.fc.bias' in flat
+    for name, param in student:
+        assert decay[id(param)] == (0.0 if param.dim() <= 1 else 1e-4), name

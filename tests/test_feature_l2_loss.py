@@ -59,3 +59,20 @@ def test_bad_weight(weight):
 def test_shape_mismatch():
     with pytest.raises(ValueError, match='differ in shape'):
         MODELS.build(dict(type='FeatureL2Loss'))(torch.zeros(2, 3), torch.zeros(2, 4))
+
+
+@pytest.mark.parametrize('shape,positions', [((2, 3, 4, 5), 20), ((3, 7, 16), 7), ((4, 10), 1)])
+def test_channel_sum_averages_over_positions(shape, positions):
+    """(N, C, H, W): channels are dim 1; (N, L, C) tokens: dim -1; (N, C): no positions."""
+    g = torch.Generator().manual_seed(1)
+    s, t = torch.randn(*shape, generator=g), torch.randn(*shape, generator=g)
+    loss = MODELS.build(dict(type='FeatureL2Loss', reduction='channel_sum', loss_weight=0.5))
+    chan = 1 if len(shape) != 3 else -1
+    per_position = (s.double() - t.double()).pow(2).sum(dim=chan)  # (N, positions...)
+    assert loss(s, t).item() == pytest.approx(0.5 * per_position.mean().item(), rel=1e-6)
+    assert loss(s, t).item() == pytest.approx(0.5 * l2_reference(s, t) / positions, rel=1e-6)
+
+
+def test_bad_reduction():
+    with pytest.raises(ValueError, match='reduction'):
+        MODELS.build(dict(type='FeatureL2Loss', reduction='mean'))

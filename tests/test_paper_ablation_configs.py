@@ -1,6 +1,7 @@
 """The paper-ablation configs (StableKD Fig. 3, Tables 4 and 5) build at full size and carry
 the recipes they claim: OneCycleLR with max LR 0.5 for k/0, 0.1 for the comparison schemes,
-the per-stage cyclic LR and momentum for k/n."""
+both with PyTorch's OneCycle momentum cycle (OneCycleMomentum, checked value by value in
+test_one_cycle_momentum.py), the per-stage cyclic LR and momentum for k/n."""
 import pytest
 from mmengine.config import Config
 
@@ -21,7 +22,7 @@ def test_k_0_configs_use_dnd_onecycle_at_max_lr_0_5(config, boundaries, partitio
     cfg, model = build(f'configs/stablekd/{config}')
     assert model.num_stages == 1 and len(model.boundaries) == boundaries
     assert model.partition_str(0) == partition
-    assert scheduler_types(cfg) == ['OneCycleLR']
+    assert scheduler_types(cfg) == ['OneCycleLR', 'OneCycleMomentum']
     sched = cfg.param_scheduler[0]
     assert sched.eta_max == 0.5 == 10 * cfg.optim_wrapper.optimizer.lr  # DnD Table 5
     assert (sched.pct_start, sched.anneal_strategy, sched.div_factor,
@@ -34,13 +35,14 @@ def test_kd_mse_config_is_table_4():
     cfg, model = build('configs/stablekd/resnet18_r34_cifar100_kd-mse.py')
     assert model.feed_teacher_features is False and model.num_stages == 1
     assert len(model.active_boundaries) == 4 and model.deploy_boundaries == ()
-    assert scheduler_types(cfg) == ['OneCycleLR']
+    assert scheduler_types(cfg) == ['OneCycleLR', 'OneCycleMomentum']
     assert cfg.param_scheduler[0].eta_max == 0.1  # the comparison schemes' max LR
 
 
 def test_kd_baseline_is_onecycle_at_max_lr_0_1():
     cfg = Config.fromfile(REPO / 'configs/kd/resnet18_r34_cifar100.py')
-    assert scheduler_types(cfg) == ['OneCycleLR'] and cfg.param_scheduler[0].eta_max == 0.1
+    assert scheduler_types(cfg) == ['OneCycleLR', 'OneCycleMomentum']
+    assert cfg.param_scheduler[0].eta_max == 0.1
     assert cfg.optim_wrapper.optimizer.lr == 0.01  # DnD Table 5, "other approaches"
 
 

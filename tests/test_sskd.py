@@ -404,9 +404,9 @@ default_hooks = dict(checkpoint=dict(interval=-1), logger=dict(interval=1))
 STEPS = [1, 1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001]  # x0.1 at 30/60/90 % of 8: iterations 2, 5, 7
 SCHEDULES = {  # LR of the 8 iterations of each phase
     'configs/sskd/resnet18_r34_cifar100.py':  # the paper's steps in every phase
-        [0.01 * f * x for f in (1 / 16, 1 / 4, 1, 1, 10) for x in STEPS],
+        [0.01 * f * x for f in (1, 1, 1, 1, 10) for x in STEPS],
     'configs/quickstart/sskd_r18_r34_digits.py':  # constant backbone phases, head with steps
-        [0.01 * f for f in (1 / 4, 1, 1, 1) for _ in STEPS] + [0.1 * x for x in STEPS],
+        [0.01 for _ in range(4) for _ in STEPS] + [0.1 * x for x in STEPS],
 }
 
 

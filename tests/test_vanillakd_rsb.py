@@ -18,7 +18,8 @@ CONFIGS = {
     'resnet50_beitv2-l_rsb-a1-600e_in1k': 'resnet50_8xb256-rsb-a1-600e_in1k',
 }
 RUN_MANAGEMENT = ('custom_hooks', 'work_dir', 'custom_imports')
-HELPERS = ('teacher', 'student', '_student')  # config-level variables that build `model`
+HELPERS = ('teacher', 'student', '_student',  # config-level variables that build `model`
+           'vkd_bce_loss_weight', 'vkd_model', 'vkd_default_hooks', 'vkd_custom_hooks')
 
 
 def mmpretrain_cfg(name: str, tmp_path) -> dict:
@@ -128,33 +129,83 @@ def reference_bkl(s: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return (p * torch.log(p / q) + (1 - p) * torch.log((1 - p) / (1 - q))).sum(1).mean()
 
 
+def released_bkd(z_s: torch.Tensor, z_t: torch.Tensor) -> torch.Tensor:
+    """Transcription of Hao840/vanillaKD losses/bkd.py, BinaryKLDiv.forward: BCE-with-logits
+    against the teacher's softmax, PyTorch's default mean over all N x C elements."""
+    return F.binary_cross_entropy_with_logits(z_s, z_t.softmax(1))
+
+
+def teacher_binary_entropy(z_t: torch.Tensor) -> torch.Tensor:
+    """Mean over N x C of the teacher's Bernoulli entropies (the constant between BCE and KL)."""
+    p = z_t.softmax(1)
+    return -(torch.special.xlogy(p, p) + torch.special.xlogy(1 - p, 1 - p)).mean()
+
+
 @pytest.mark.parametrize('tau', [1.0, 2.0])
-def test_binary_kl_is_eq3(tau):
+def test_binary_kl_sum_is_eq3(tau):
     g = torch.Generator().manual_seed(0)
     s, t = torch.randn(5, 7, generator=g) * 3, torch.randn(5, 7, generator=g) * 3
-    loss = KDLoss(tau=tau, loss_weight=0.5, mode='binary_kl')(s, t)
+    loss = KDLoss(tau=tau, loss_weight=0.5, mode='binary_kl', binary_reduction='sum')(s, t)
     expected = 0.5 * tau**2 * reference_bkl(s / tau, t / tau)
     torch.testing.assert_close(loss.double(), expected, rtol=1e-5, atol=1e-6)
+    mean = KDLoss(tau=tau, loss_weight=0.5, mode='binary_kl')(s, t)
+    torch.testing.assert_close(mean.double(), expected / 7, rtol=1e-5, atol=1e-6)
     # zero when the student's sigmoids equal the teacher's softmax probabilities
     p = F.softmax(t, 1)
     zero = KDLoss(mode='binary_kl')(torch.logit(p.double()).float(), t)
-    assert abs(zero.item()) < 1e-5
+    assert abs(zero.item()) < 1e-6
     assert KDLoss(mode='kl')(s, t).item() != pytest.approx(loss.item())
 
 
-def test_vanillakd_binary_kl_option():
+def test_binary_kl_default_is_the_released_bkd():
+    """Same gradient as the released BinaryKLDiv (value: minus the teacher's entropy)."""
+    g = torch.Generator().manual_seed(3)
+    s = (torch.randn(6, 1000, generator=g) * 4).requires_grad_()
+    t = torch.randn(6, 1000, generator=g) * 4
+    ours = KDLoss(mode='binary_kl')(s, t)
+    (grad,) = torch.autograd.grad(ours, s)
+    s_ref = s.detach().clone().requires_grad_()
+    ref = released_bkd(s_ref, t)
+    ref.backward()
+    torch.testing.assert_close(grad, s_ref.grad, rtol=1e-5, atol=1e-12)
+    torch.testing.assert_close(ours, ref.detach() - teacher_binary_entropy(t),
+                               rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match='binary_reduction must be one of'):
+        KDLoss(mode='binary_kl', binary_reduction='batchmean')
+
+
+def test_vanillakd_binary_kl_keeps_the_released_gradient_balance():
+    """The A2 config with kd_mode=binary_kl: loss_cls and loss_kd have the gradients (w.r.t.
+    the student logits) of the released 0.5 * BCE-mean + 0.5 * BinaryKLDiv, i.e. 1 : 1."""
     model = rsb_distiller(kd_mode='binary_kl')
     assert model.distill_loss.mode == 'binary_kl'
     raw = dict(inputs=torch.randint(0, 256, (4, 3, 32, 32), dtype=torch.uint8),
                data_samples=[DataSample().set_gt_label(i) for i in range(4)])
-    data = model.data_preprocessor(raw, training=False)  # one-hot scores for the BCE head
-    x = data['inputs']
-    losses = model.loss(x, data['data_samples'])
-    s = model.student(x, mode='tensor')
-    t = model.teacher(x, mode='tensor')
-    # student in train mode (BN batch statistics): compare with the same mode's logits
-    torch.testing.assert_close(losses['loss_kd'].double(), 0.5 * reference_bkl(s, t),
-                               rtol=1e-4, atol=1e-5)
+    data = model.data_preprocessor(raw, training=True)  # Mixup/CutMix scores for the BCE
+    seen = {}
+
+    def keep(module, args, out):
+        out.retain_grad()
+        seen['s'] = out
+
+    hooks = [model.student.head.fc.register_forward_hook(keep),
+             model.teacher.register_forward_hook(lambda m, a, out: seen.setdefault('t', out))]
+    losses = model.loss(data['inputs'], data['data_samples'])
+    for h in hooks:
+        h.remove()
+    s, t = seen['s'], seen['t'].detach()
+    scores = torch.stack([d.gt_score for d in data['data_samples']])
+    grads = {}
+    for key in ('loss_cls', 'loss_kd'):
+        s.grad = None
+        losses[key].backward(retain_graph=True)
+        grads[key] = s.grad.clone()
+    ref = s.detach().clone().requires_grad_()
+    released = {'loss_cls': 0.5 * F.binary_cross_entropy_with_logits(ref, scores),
+                'loss_kd': 0.5 * released_bkd(ref, t)}
+    for key, value in released.items():
+        (expected,) = torch.autograd.grad(value, ref)
+        torch.testing.assert_close(grads[key], expected, rtol=1e-4, atol=1e-10)
     with pytest.raises(ValueError, match="model.kd_mode must be 'kl' or 'binary_kl'"):
         rsb_distiller(kd_mode='bkl')
     with pytest.raises(ValueError, match='KDLoss: mode must be one of'):

@@ -1,6 +1,7 @@
 # Quickstart CRD suite: configs/stablekd/resnet20_r56_cifar100.py on the 8x8 digits with the
 # CRD-suite digits teacher (configs/quickstart/crd_teacher_r56_digits.py).
-# StableKD-4/2 (StageCyclicLR follows the budget: 3 stages).
+# StableKD-5/2 {1}{2}{3}{4}{5} -> {12}{34}{5} -> {1234}{5} (StageCyclicLR and
+# StageCyclicMomentum follow the budget: 3 stages).
 _base_ = ['../stablekd/resnet20_r56_cifar100.py', './_base_/digits_r56_r20.py']
 
 model = dict(student=_base_.crd_digits_arch, teacher=_base_.crd_digits_arch,

@@ -6,9 +6,8 @@
 #   DKD 74.68 (DKD, Zhao et al. CVPR 2022 / megvii-research/mdistiller README).
 #   DIST: not in hunto/DIST_KD's README table. SSKD, StableKD: not published for this pair.
 # Phases: CifarVGG's 4 stages (CRD blocks 0 | 1 | 2 | 3+4, ending at its down-sampling layers
-# as SSKD recommends), then the head: 5 phases of 48 epochs (240 in all). Stage outputs are
-# 16x16, 8x8, 4x4, 4x4, so by the LR * H * W <= 0.64 rule of the recipe: x1/4 for stage 1,
-# x1 for stages 2-4, x10 (LR 0.1) for the head.
+# as SSKD recommends), then the head: 5 phases of 48 epochs (240 in all). LR 0.01 for every
+# backbone stage, x10 (LR 0.1) for the head, as in the recipe.
 _base_ = ['../_base_/models/crd_cifar100_nets.py', '../_base_/recipes/crd_sskd.py']
 
 model = dict(student=_base_.crd_nets.vgg8, teacher=_base_.crd_nets.vgg13,
@@ -17,5 +16,5 @@ model = dict(student=_base_.crd_nets.vgg8, teacher=_base_.crd_nets.vgg13,
 num_phases = 5  # stages 1-4, then the head phase
 param_scheduler = [
     dict(type='StageStepLR', num_stages=num_phases, milestones=(0.3, 0.6, 0.9), gamma=0.1,
-         stage_factors=[1 / 4, 1, 1, 1, 10], by_epoch=True, convert_to_iter_based=True)]
+         stage_factors=[1, 1, 1, 1, 10], by_epoch=True, convert_to_iter_based=True)]
 work_dir = './work_dirs/sskd_vgg8_vgg13_cifar100'

@@ -17,8 +17,9 @@ from .stablekd_stage_hook import unwrap
 class IBOEHook(Hook):
     r"""Log the two IBOE proxies: parameter step distance and validation-accuracy fluctuation.
 
-    StableKD (Wang et al., 2023, Sec. 3 and Fig. 1) attributes slow, fluctuating KD training to
-    inter-block optimization entanglement and shows it with two quantities, measured here:
+    StableKD (Kao, Chen and Chan, HKUST, 2023; Sec. 3 and Fig. 1) attributes slow, fluctuating
+    KD training to inter-block optimization entanglement and shows it with two quantities,
+    measured here:
 
     * **Parameter step distance** of every module path ``m`` in ``module_paths`` (paths in the
       runner's model, e.g. ``'student.head'`` or ``'student.backbone.layer4'``): at a

@@ -1,4 +1,5 @@
-"""StableKD: block-wise Decomposition and progressive Recomposition (Wang et al., 2023)."""
+"""StableKD: block-wise Decomposition and progressive Recomposition (Kao, Chen and Chan,
+HKUST, 2023)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
