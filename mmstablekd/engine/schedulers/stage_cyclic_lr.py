@@ -21,7 +21,10 @@ class StageCyclicParamScheduler(StagedParamScheduler):
             \begin{cases} 2u & u < 1/2 \\ 2(1 - u) & u \ge 1/2 \end{cases}
 
     i.e. linear warm-up over the first half of the stage and linear annealing over the
-    second.
+    second. Stage lengths are derived from the scheduler's span ``end - begin`` (by default
+    ``train_cfg.max_epochs``) with the same rule the ``StableKD`` model and the
+    ``StableKDStageHook`` use, unless ``stage_epochs`` is given. With
+    ``convert_to_iter_based=True`` the value is updated every iteration.
 
     Drop-in default: the cycle peaks at the optimizer's own value (``peak_ratio=1``) and its
     base is ``3e-4`` of it, the paper's base:peak proportion (3e-3 : 10), so adding this
@@ -29,10 +32,7 @@ class StageCyclicParamScheduler(StagedParamScheduler):
     (App. B, DnD Table 5: base ``3e-3*lr``, peak ``10*lr``) is ``base_ratio=3e-3,
     peak_ratio=10``, as every StableKD config under ``configs/`` states explicitly. The range
     is logged once when the scheduler is built, as a warning when the peak exceeds the
-    optimizer's value. Stage lengths are derived from the scheduler's span ``end - begin`` (by default
-    ``train_cfg.max_epochs``) with the same rule the ``StableKD`` model and the
-    ``StableKDStageHook`` use, unless ``stage_epochs`` is given. With
-    ``convert_to_iter_based=True`` the value is updated every iteration.
+    optimizer's value.
 
     Args:
         optimizer: Wrapped optimizer.
