@@ -35,10 +35,10 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep
                      work_dir_lock=dict(type='WorkDirLockHook'),
                      resume_state=dict(type='ResumeStateHook'))
 custom_hooks = [dict(type='StudentCheckpointHook')]
-work_dir = './work_dirs/kd_resnet50_beitv2-l_rsb-a1-600e_in1k'
 # Data: ImageNet-1k under data/imagenet, read by LocalImageNet (mmpretrain's ImageNet; missing
 # files stop at data set build with one message naming the path, layout and download page;
 # mmstablekd/datasets/local_data.py).
 train_dataloader = dict(dataset=dict(type='LocalImageNet'))
 val_dataloader = dict(dataset=dict(type='LocalImageNet'))
 test_dataloader = val_dataloader
+work_dir = './work_dirs/kd_resnet50_beitv2-l_rsb-a1-600e_in1k'
