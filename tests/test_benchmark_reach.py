@@ -57,11 +57,11 @@ def test_low_data_runs_train_on_a_class_balanced_subset(tmp_path):
                         'data/digits', 'teacher.pth', train_fraction=0.1)
     ds = cfg.train_dataloader.dataset
     assert ds.type == 'ClassBalancedSubset' and ds.fraction == 0.1 and ds.seed == 0
-    assert ds.dataset.type == 'CustomDataset' and ds.dataset.data_root == 'data/digits'
-    assert cfg.val_dataloader.dataset.type == 'CustomDataset'  # validation on the full split
+    assert ds.dataset.type == 'LocalCustomDataset' and ds.dataset.data_root == 'data/digits'
+    assert cfg.val_dataloader.dataset.type == 'LocalCustomDataset'  # validation on the full split
     full = build_run_cfg(str(CONFIG_DIR / 'kd_r18_r34_digits.py'), 0, 3, str(tmp_path / 'w'),
                          'data/digits', 'teacher.pth', train_fraction=1.0)
-    assert full.train_dataloader.dataset.type == 'CustomDataset'
+    assert full.train_dataloader.dataset.type == 'LocalCustomDataset'
 
 
 def test_paper_size_inputs():

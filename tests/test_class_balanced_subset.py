@@ -71,8 +71,8 @@ def test_table2_configs_wrap_mmpretrain_cifar100(percent, tmp_path, monkeypatch)
     cfg = Config.fromfile(REPO / f'configs/stablekd/resnet18_r34_cifar100_subset-{percent}.py')
     ds_cfg = cfg.train_dataloader.dataset
     assert ds_cfg.type == 'ClassBalancedSubset' and ds_cfg.fraction == percent / 100
-    assert ds_cfg.dataset.type == 'CIFAR100' and ds_cfg.dataset.split == 'train'
-    assert cfg.val_dataloader.dataset.type == 'CIFAR100'  # validation on the full test set
+    assert ds_cfg.dataset.type == 'LocalCIFAR100' and ds_cfg.dataset.split == 'train'
+    assert cfg.val_dataloader.dataset.type == 'LocalCIFAR100'  # validation on the full test set
     assert cfg.train_cfg.max_epochs == 300
     ds_cfg.dataset.data_root = str(root)
     init_default_scope('mmpretrain')

@@ -192,7 +192,7 @@ def _swin_det_cfg(coco_root, backbone_ckpt, work_dir) -> Config:
         loader = copy.deepcopy(tiny[split])
         loader.batch_size = 2
         loader.dataset.data_root = root
-        loader.dataset.type = 'CocoDataset'
+        loader.dataset.type = 'LocalCocoDataset'  # tiny's dataset carries get_data
         cfg[split] = loader
     cfg.test_dataloader = cfg.val_dataloader
     cfg.val_evaluator = dict(type='CocoMetric', metric=['bbox', 'segm'], format_only=False,

@@ -1,6 +1,10 @@
-"""StageCyclicLR: one triangle per stage, amplitude halving, base 3e-3*lr, peak 10*lr."""
+"""StageCyclicLR: one triangle per stage, amplitude halving; the paper's range (base 3e-3*lr,
+peak 10*lr) when stated, the optimizer's lr as the peak by default."""
+import logging
+
 import pytest
 import torch
+from mmengine.logging import MMLogger
 
 from mmstablekd.engine.schedulers import StageCyclicLR
 
@@ -9,6 +13,8 @@ BASE, PEAK = 3e-3 * LR, 10 * LR
 
 
 def make(epochs=6, epoch_length=10, num_stages=3, **kw):
+    kw.setdefault('base_ratio', 3e-3)  # the paper's range, as the shipped configs state it
+    kw.setdefault('peak_ratio', 10.0)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
     sched = StageCyclicLR.build_iter_from_epoch(
         opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
@@ -73,3 +79,35 @@ def test_bad_config():
         make(epochs=2, num_stages=3)
     with pytest.raises(ValueError, match='base_ratio <= peak_ratio'):
         make(base_ratio=2.0, peak_ratio=1.0)
+
+
+def logged(fn, needle: str = 'StageCyclicLR'):
+    """Run ``fn``; the (level, message) pairs naming ``needle`` that MMLogger logged."""
+    seen = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = lambda record: seen.append((record.levelno, record.getMessage()))
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        fn()
+    finally:
+        logger.removeHandler(handler)
+    return [item for item in seen if needle in item[1]]
+
+
+def test_default_peaks_at_the_optimizer_lr_and_says_so():
+    """Drop-in: without explicit ratios the LR never exceeds the optimizer's lr."""
+    result = {}
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    records = logged(lambda: result.update(sched=StageCyclicLR.build_iter_from_epoch(
+        opt, num_stages=3, begin=0, end=6, by_epoch=True, epoch_length=10)))
+    got = lrs(opt, result['sched'], 60)
+    assert max(got) == pytest.approx(LR) and got[0] == pytest.approx(3e-4 * LR)
+    assert len(records) == 1 and records[0][0] == logging.INFO
+    assert f'peak {LR:.4g}' in records[0][1] and 'peak_ratio=1 ' in records[0][1]
+
+
+def test_peak_above_the_optimizer_lr_is_a_warning_logged_once():
+    records = logged(lambda: lrs(*make(), 60))
+    assert len(records) == 1 and records[0][0] == logging.WARNING
+    assert f'peak {PEAK:.4g}' in records[0][1] and 'peak_ratio=10' in records[0][1]

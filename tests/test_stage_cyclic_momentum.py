@@ -14,7 +14,7 @@ def make(epochs=6, epoch_length=10, num_stages=3, optimizer='sgd', **kw):
            else torch.optim.AdamW(param, lr=LR, betas=(0.9, 0.999)))
     args = dict(num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
                 epoch_length=epoch_length)
-    lr = StageCyclicLR.build_iter_from_epoch(opt, **args)
+    lr = StageCyclicLR.build_iter_from_epoch(opt, base_ratio=3e-3, peak_ratio=10.0, **args)
     mom = StageCyclicMomentum.build_iter_from_epoch(opt, **args, **kw)
     return opt, lr, mom
 
@@ -82,3 +82,12 @@ def test_bad_config():
         make(base_momentum=0.95, max_momentum=0.9)
     with pytest.raises(ValueError, match='num_stages'):
         make(num_stages=0)
+
+
+def test_logs_once_what_replaces_the_optimizer_momentum():
+    import logging
+
+    from test_stage_cyclic_lr import logged
+    mine = logged(lambda: (make(), make(max_momentum=0.95)), needle='StageCyclicMomentum')
+    assert len(mine) == 2 and "replacing the optimizer's momentum 0.9" in mine[0][1]
+    assert mine[0][0] == logging.INFO and mine[1][0] == logging.WARNING  # 0.95 > 0.9

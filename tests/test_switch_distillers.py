@@ -163,8 +163,14 @@ def test_unmodified_mmpretrain_config_changes_only_model():
         'mmpretrain::resnet/resnet18_8xb16_cifar10.py', '.')[0])
     ours_d, theirs_d = _unscoped(ours.to_dict()), _unscoped(theirs.to_dict())
     changed = {k for k in set(ours_d) | set(theirs_d) if ours_d.get(k) != theirs_d.get(k)}
-    # work_dir: our convention
-    assert changed == {'model', 'custom_imports', 'default_hooks', 'work_dir'}
+    # work_dir: our convention; the data loaders: only the type (LocalCIFAR10 reads the same
+    # files but never downloads, see mmstablekd/datasets/local_data.py)
+    assert changed == {'model', 'custom_imports', 'default_hooks', 'work_dir',
+                       'train_dataloader', 'val_dataloader', 'test_dataloader'}
+    for split in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        assert ours_d[split]['dataset'].pop('type') == 'LocalCIFAR10'
+        assert theirs_d[split]['dataset'].pop('type') == 'CIFAR10'
+        assert ours_d[split] == theirs_d[split]
     # default_hooks: per-epoch checkpoints kept 3 and the run guards; mmpretrain's own stay
     hooks, their_hooks = _unscoped(ours.default_hooks), _unscoped(theirs.default_hooks)
     assert {k: v for k, v in hooks.items() if k in their_hooks and k != 'checkpoint'} == \

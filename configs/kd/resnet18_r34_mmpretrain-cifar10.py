@@ -22,4 +22,10 @@ model = dict(
     student=_base_.model,  # mmpretrain's ImageClassifier config, as is
     teacher=dict(_base_.model, backbone=dict(_base_.model.backbone, depth=34)),
     teacher_ckpt='work_dirs/teachers_resnet34_cifar10/epoch_200.pth')
+# Data: the CIFAR-10 files under data/cifar10, read by LocalCIFAR10 (mmpretrain's CIFAR10
+# without its automatic download: missing files stop at data set build with one message
+# naming the path, the layout and the download URL; mmstablekd/datasets/local_data.py).
+train_dataloader = dict(dataset=dict(type='LocalCIFAR10'))
+val_dataloader = dict(dataset=dict(type='LocalCIFAR10'))
+test_dataloader = val_dataloader
 work_dir = './work_dirs/kd_resnet18_r34_mmpretrain-cifar10'

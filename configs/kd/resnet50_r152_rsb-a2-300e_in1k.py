@@ -39,4 +39,10 @@ model = dict(_base_.vkd_model, _delete_=True, student=student, teacher=teacher,
 
 default_hooks = _base_.vkd_default_hooks  # run management (see the _base_ file)
 custom_hooks = _base_.vkd_custom_hooks
+# Data: ImageNet-1k under data/imagenet, read by LocalImageNet (mmpretrain's ImageNet; missing
+# files stop at data set build with one message naming the path, layout and download page;
+# mmstablekd/datasets/local_data.py).
+train_dataloader = dict(dataset=dict(type='LocalImageNet'))
+val_dataloader = dict(dataset=dict(type='LocalImageNet'))
+test_dataloader = val_dataloader
 work_dir = './work_dirs/kd_resnet50_r152_rsb-a2-300e_in1k'

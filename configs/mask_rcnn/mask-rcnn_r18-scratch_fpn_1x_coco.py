@@ -12,4 +12,11 @@ _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 model = dict(
     backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512]))
+# Data: COCO 2017 under data/coco/, read by LocalCocoDataset (mmdet's CocoDataset; missing
+# files stop at data set build with one message naming the path, layout and download page;
+# mmstablekd/datasets/local_coco.py, registered in mmdet's registry by the import below).
+custom_imports = dict(imports=['mmstablekd.datasets.local_coco'], allow_failed_imports=False)
+train_dataloader = dict(dataset=dict(type='LocalCocoDataset'))
+val_dataloader = dict(dataset=dict(type='LocalCocoDataset'))
+test_dataloader = val_dataloader
 work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-scratch_fpn_1x_coco'

@@ -10,6 +10,8 @@
 _base_ = './mask-rcnn_r18-stablekd_fpn_1x_coco.py'
 
 data_root = 'data/tiny_coco/'
+# what the missing-data message of LocalCocoDataset says (instead of COCO's download page)
+get_data = f'python tools/make_tiny_coco.py {data_root} writes it'
 metainfo = dict(classes=('rectangle', 'ellipse', 'triangle'))
 image_scale = (128, 128)
 
@@ -35,12 +37,12 @@ test_pipeline = [
 ]
 train_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo,
+    dataset=dict(data_root=data_root, metainfo=metainfo, get_data=get_data,
                  ann_file='annotations/instances_train.json', data_prefix=dict(img='train/'),
                  pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=4, num_workers=0, persistent_workers=False,
-    dataset=dict(data_root=data_root, metainfo=metainfo,
+    dataset=dict(data_root=data_root, metainfo=metainfo, get_data=get_data,
                  ann_file='annotations/instances_val.json', data_prefix=dict(img='val/'),
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader

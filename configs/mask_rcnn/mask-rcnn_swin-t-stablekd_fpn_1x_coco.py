@@ -21,4 +21,11 @@ model = dict(
 
 # Run management, not recipe: checkpoint every epoch, keep the last 3.
 default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+# Data: COCO 2017 under data/coco/, read by LocalCocoDataset (mmdet's CocoDataset; missing
+# files stop at data set build with one message naming the path, layout and download page;
+# mmstablekd/datasets/local_coco.py, registered in mmdet's registry by the import below).
+custom_imports = dict(imports=['mmstablekd.datasets.local_coco'], allow_failed_imports=False)
+train_dataloader = dict(dataset=dict(type='LocalCocoDataset'))
+val_dataloader = dict(dataset=dict(type='LocalCocoDataset'))
+test_dataloader = val_dataloader
 work_dir = './work_dirs/mask_rcnn_mask-rcnn_swin-t-stablekd_fpn_1x_coco'

@@ -11,10 +11,11 @@
 #   elements (reduction='sum'). With that sum, SGD momentum 0.9 at the paper's LR 0.01 diverges
 #   on 32x32 maps (estimate: a BN bias of the stage's last block sees curvature ~2*H*W); the
 #   position mean keeps one curvature for every map size, so every stage can train at the
-#   paper's uniform LR. Measured on the 32x32 digits with a trained teacher of this architecture at 1/4 width
-#   (benchmarks/sskd_digits.md): 'sum' at 0.01 diverges in stage 1 (loss 3e5 -> 8e12 within
-#   the first epoch, then non-finite BN statistics); 'channel_sum' at 0.01: all four stage
-#   losses finite and falling (e.g. stage 1 7.5 -> 1.3), likewise on the CRD pairs measured.
+#   paper's uniform LR. Measured on the 32x32 digits with a trained teacher of this
+#   architecture at 1/4 width (benchmarks/sskd_digits.md): 'sum' at 0.01 diverges in stage 1
+#   (loss 3e5 -> 8e12 within the first epoch, then non-finite BN statistics); 'channel_sum'
+#   at 0.01: all four stage losses finite and falling (e.g. stage 1 7.5 -> 1.3), likewise on
+#   the CRD pairs measured.
 # - Per-stage schedule (paper Sec. 3.3): SGD momentum 0.9, LR 0.01 for every backbone stage,
 #   x0.1 at 18/36/54 of 60 epochs per stage on ImageNet, i.e. at 30/60/90 % of a stage,
 #   restarted at every stage (StageStepLR; milestones on iterations, so short phases get their

@@ -15,7 +15,7 @@
 #     https://download.openmmlab.com/mmclassification/v0/resnet/resnet34_8xb32_in1k_20210831-f257d4e6.pth
 # or pass --cfg-options model.teacher_ckpt=/your/resnet34.pth.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)

@@ -11,7 +11,7 @@
 # The student recipe (augmentations, Mixup/CutMix, label smoothing, grad clipping) is
 # mmpretrain's swin-tiny_16xb64_in1k.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
+    '../_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)

@@ -7,7 +7,7 @@
 # The schedule carries the paper's ResNet recipe (SGD, per-stage triangular2 LR, peak 5x the
 # usual baseline LR: 0.5 at batch 256) over to ImageNet; it is not tuned.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)

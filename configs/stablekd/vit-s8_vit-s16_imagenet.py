@@ -10,7 +10,7 @@
 # The student recipe (augmentations, Mixup/CutMix, label smoothing) is mmpretrain's DeiT-S one.
 # Train the teacher first: configs/teachers/vit-s16_imagenet.py.
 _base_ = [
-    'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
+    '../_base_/datasets/imagenet_bs64_swin_224.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)

@@ -12,4 +12,10 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep
                      nonfinite_guard=dict(type='NonFiniteGuardHook'),
                      work_dir_lock=dict(type='WorkDirLockHook'),
                      resume_state=dict(type='ResumeStateHook'))
+# Data: the CIFAR-10 files under data/cifar10, read by LocalCIFAR10 (mmpretrain's CIFAR10
+# without its automatic download: missing files stop at data set build with one message
+# naming the path, the layout and the download URL; mmstablekd/datasets/local_data.py).
+train_dataloader = dict(dataset=dict(type='LocalCIFAR10'))
+val_dataloader = dict(dataset=dict(type='LocalCIFAR10'))
+test_dataloader = val_dataloader
 work_dir = './work_dirs/teachers_resnet34_cifar10'

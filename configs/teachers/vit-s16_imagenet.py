@@ -15,4 +15,10 @@ default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep
                      nonfinite_guard=dict(type='NonFiniteGuardHook'),
                      work_dir_lock=dict(type='WorkDirLockHook'),
                      resume_state=dict(type='ResumeStateHook'))
+# Data: ImageNet-1k under data/imagenet, read by LocalImageNet (mmpretrain's ImageNet; missing
+# files stop at data set build with one message naming the path, layout and download page;
+# mmstablekd/datasets/local_data.py).
+train_dataloader = dict(dataset=dict(type='LocalImageNet'))
+val_dataloader = dict(dataset=dict(type='LocalImageNet'))
+test_dataloader = val_dataloader
 work_dir = './work_dirs/teachers_vit-s16_imagenet'

@@ -6,6 +6,11 @@
 # clash with the method config's own keys.
 digits_size = 16
 digits_root = 'data/digits'
+# LocalCustomDataset: mmpretrain's CustomDataset; when the folder is missing (a fresh clone) it
+# stops at data set build and names the command that writes it (mmstablekd/datasets/local_data.py).
+digits_get_data = ('python tools/quickstart.py writes it (then trains the whole quickstart); '
+                   'to write only the data: python -c "from mmstablekd.datasets.digits import '
+                   "write_digits_dataset; write_digits_dataset('data/digits')\"")
 digits_preprocessor = dict(num_classes=10, mean=[77.85] * 3, std=[95.85] * 3, to_rgb=False)
 digits_train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -20,12 +25,14 @@ digits_test_pipeline = [
 ]
 digits_train_dataloader = dict(
     batch_size=32, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root=digits_root,
+    dataset=dict(_delete_=True, type='LocalCustomDataset', data_root=digits_root,
+                 get_data=digits_get_data,
                  data_prefix='train', pipeline=digits_train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 digits_val_dataloader = dict(
     batch_size=120, num_workers=0, persistent_workers=False,
-    dataset=dict(_delete_=True, type='CustomDataset', data_root=digits_root,
+    dataset=dict(_delete_=True, type='LocalCustomDataset', data_root=digits_root,
+                 get_data=digits_get_data,
                  data_prefix='test', pipeline=digits_test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 # Merged into the teacher's and the student's ImageClassifier configs (ResNet-34 / -18 keep

@@ -31,7 +31,8 @@ def warn_if_lr_not_stage_cyclic(runner, num_stages: int) -> None:
         f'StableKD with {num_stages} stage(s) but the LR schedule ({names}) is not '
         'stage-cyclic: the paper restarts a triangular LR cycle at every stage. Use '
         f"param_scheduler=dict(type='StageCyclicLR', num_stages={num_stages}, by_epoch=True, "
-        'convert_to_iter_based=True) unless the deviation is deliberate.')
+        'convert_to_iter_based=True) unless the deviation is deliberate (it peaks at the '
+        "optimizer's lr; the paper's range is base_ratio=3e-3, peak_ratio=10).")
 
 
 @HOOKS.register_module()

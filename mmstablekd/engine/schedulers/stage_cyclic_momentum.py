@@ -1,6 +1,7 @@
 """Per-stage cyclic momentum, inverse to StableKD's cyclic learning rate (PyTorch CyclicLR)."""
 from typing import List, Optional, Sequence
 
+from mmengine.logging import MMLogger
 from mmengine.optim.scheduler.momentum_scheduler import MomentumSchedulerMixin
 from mmengine.optim.scheduler.param_scheduler import INF
 
@@ -24,7 +25,9 @@ class StageCyclicMomentum(MomentumSchedulerMixin, StageCyclicParamScheduler):
 
     so the momentum is ``max_momentum`` where the LR is at its base and lowest where the LR
     peaks. The value is a closed form in the iteration, so a resumed run continues exactly.
-    It sets SGD's ``momentum`` (or Adam's ``beta_0``); the optimizer's own momentum is ignored.
+    It sets SGD's ``momentum`` (or Adam's ``beta_0``); the optimizer's own momentum is
+    replaced, which is logged once when the scheduler is built (a warning when
+    ``max_momentum`` exceeds the optimizer's momentum).
 
     Args:
         optimizer: Wrapped optimizer (must have ``momentum`` or ``betas``).
@@ -63,6 +66,18 @@ class StageCyclicMomentum(MomentumSchedulerMixin, StageCyclicParamScheduler):
         super().__init__(optimizer, num_stages, stage_epochs, begin=begin, end=end,
                          last_step=last_step, by_epoch=by_epoch, verbose=verbose,
                          epoch_length=epoch_length)
+
+    def log_range(self) -> None:
+        """Log once what replaces the optimizer's momentum (see class doc)."""
+        initial = max(group['initial_momentum'] for group in self.optimizer.param_groups)
+        msg = (f'{type(self).__name__}: momentum cycles between {self.max_momentum:g} (stage '
+               f'ends) and {self.base_momentum:g} (mid-stage), replacing the optimizer\'s '
+               f'momentum {initial:g}.')
+        logger = MMLogger.get_current_instance()
+        if self.max_momentum > initial:
+            logger.warning(msg + ' max_momentum is above the optimizer\'s momentum.')
+        else:
+            logger.info(msg)
 
     def momentum_at(self, step: int) -> float:
         """Momentum at ``step`` steps after ``begin``."""

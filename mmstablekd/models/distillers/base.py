@@ -11,6 +11,8 @@ from mmengine.model import BaseModel
 from mmstablekd.registry import MODELS
 from mmstablekd.utils.checkpoint import load_checkpoint_file
 from mmstablekd.utils.strict_load import check_fits, state_dict_of
+from mmstablekd.utils.teacher_ckpt import missing_teacher_message
+from ..utils.frozen import HeldTeacherMixin
 from ..utils.teacher_preprocessor import build_teacher_preprocessor, ignored_teacher_statistics
 
 
@@ -22,14 +24,16 @@ def _check_model_cfg(cfg, field: str) -> None:
                         f'mmpretrain ImageClassifier config), got {type(cfg).__name__}: {cfg!r}')
 
 
-class BaseDistiller(BaseModel):
+class BaseDistiller(HeldTeacherMixin, BaseModel):
     """Base class of the distillers: a trainable ``student`` and a frozen ``teacher``.
 
     * ``student`` / ``teacher`` are model configs (typically mmpretrain ``ImageClassifier``);
       the built networks are ``self.student`` and ``self.teacher``.
     * ``teacher_ckpt`` is loaded once, on CPU (``map_location='cpu'``), strictly: a checkpoint
       that does not match the teacher architecture is an error, not a warning.
-    * The teacher never requires grad and stays in eval mode even after ``.train()``.
+    * The teacher never requires grad and stays in eval mode even after ``.train()``. It is
+      held outside the module tree (:class:`~mmstablekd.models.utils.frozen.HeldTeacherMixin`)
+      so no optimizer walks it; it still moves, saves and loads under ``teacher.*``.
     * The data preprocessor is the student's (the runner's top-level ``data_preprocessor`` if
       given): inputs are normalised and batch-augmented (Mixup/CutMix) once. A teacher with
       other statistics or resolution gets ``teacher_data_preprocessor``, which re-normalises
@@ -84,12 +88,10 @@ class BaseDistiller(BaseModel):
             student = copy.deepcopy(student)
             student['data_preprocessor'] = preprocessor
         self.student = student if isinstance(student, nn.Module) else MODELS.build(student)
-        self.teacher = teacher if isinstance(teacher, nn.Module) else MODELS.build(teacher)
+        self.hold_teacher(teacher if isinstance(teacher, nn.Module) else MODELS.build(teacher))
         _check_trainable_head(self.student)
         self.teacher_ckpt = teacher_ckpt
         self._load_teacher(teacher_ckpt)
-        self.teacher.requires_grad_(False)
-        self.teacher.eval()
         self._register_load_state_dict_pre_hook(self._load_plain_student)
         #: The hook that switches the stages, set by that hook at ``before_run``.
         self.stage_driver: Optional[str] = None
@@ -112,9 +114,7 @@ class BaseDistiller(BaseModel):
                            'unless a loaded checkpoint (load_from/resume) provides them.')
             return
         if '://' not in teacher_ckpt and not os.path.exists(teacher_ckpt):
-            raise FileNotFoundError(
-                f'model.teacher_ckpt={teacher_ckpt!r} does not exist. Train the teacher first '
-                '(e.g. configs/teachers/) or pass --cfg-options model.teacher_ckpt=PATH')
+            raise FileNotFoundError(missing_teacher_message(teacher_ckpt, self.teacher))
         source = f'model.teacher_ckpt={teacher_ckpt!r}'
         state = state_dict_of(load_checkpoint_file(teacher_ckpt, what='model.teacher_ckpt'),
                               source)
@@ -132,7 +132,7 @@ class BaseDistiller(BaseModel):
         MMEngine loads non-strictly). The keys are re-prefixed with ``student.`` instead.
         """
         keys = [k for k in state_dict if k.startswith(prefix)]
-        ours = tuple(prefix + name + '.' for name, _ in self.named_children())
+        ours = tuple(prefix + name + '.' for name in (*dict(self.named_children()), 'teacher'))
         if not keys or any(k.startswith(ours) for k in keys):
             return
         for k in keys:
