@@ -357,3 +357,24 @@ def test_teacher_ckpt_bad_files_are_named(case, tmp_path):
         MODELS.build(dict(type='VanillaKD', student=resnet_cifar_classifier(18),
                           teacher=resnet_cifar_classifier(18), teacher_ckpt=str(path)))
     assert expected in str(e.value)
+
+
+def test_safe_checkpoints_opt_in_registers_the_same_allow_list(evil):
+    """Issue 20.1: ``import mmstablekd.safe_checkpoints`` (for MMEngine's own tools) adds
+    exactly the list mmstablekd's loader uses; plain weights-only loads still refuse code."""
+    path, marker = evil
+    code = ('import torch; g = set(torch.serialization.get_safe_globals());'
+            'import mmstablekd.safe_checkpoints;'
+            'from mmstablekd.utils.checkpoint import allowed_globals;'
+            'added = set(torch.serialization.get_safe_globals()) - g;'
+            'assert added == set(allowed_globals()), added ^ set(allowed_globals());'
+            'import pickle\n'
+            'try:\n'
+            f'    torch.load({str(path)!r}, weights_only=True)\n'
+            'except pickle.UnpicklingError as e:\n'
+            '    print("refused", e)\n')
+    env = {k: v for k, v in os.environ.items() if 'WEIGHTS_ONLY' not in k}
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), timeout=300)
+    assert proc.returncode == 0 and 'refused' in proc.stdout, proc.stderr[-2000:]
+    assert not marker.exists()

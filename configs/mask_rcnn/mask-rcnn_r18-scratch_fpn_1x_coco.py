@@ -12,4 +12,12 @@ _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 model = dict(
     backbone=dict(depth=18, frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(in_channels=[64, 128, 256, 512]))
+# mmstablekd's run guards (as in every config of this repo): stop at the first non-finite loss,
+# one training run per work dir, bit-exact --resume. They are registered in mmpretrain's
+# registry (hence the `mmpretrain.` prefix in this mmdet-scoped config); custom_imports
+# registers them for mmdet's own tools/train.py too.
+custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)
+default_hooks = dict(nonfinite_guard=dict(type='mmpretrain.NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='mmpretrain.WorkDirLockHook'),
+                     resume_state=dict(type='mmpretrain.ResumeStateHook'))
 work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-scratch_fpn_1x_coco'

@@ -16,4 +16,12 @@ model = dict(
         depth=18,
         init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
     neck=dict(in_channels=[64, 128, 256, 512]))
+# mmstablekd's run guards (as in every config of this repo): stop at the first non-finite loss,
+# one training run per work dir, bit-exact --resume. They are registered in mmpretrain's
+# registry (hence the `mmpretrain.` prefix in this mmdet-scoped config); custom_imports
+# registers them for mmdet's own tools/train.py too.
+custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)
+default_hooks = dict(nonfinite_guard=dict(type='mmpretrain.NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='mmpretrain.WorkDirLockHook'),
+                     resume_state=dict(type='mmpretrain.ResumeStateHook'))
 work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-stablekd_fpn_1x_coco'

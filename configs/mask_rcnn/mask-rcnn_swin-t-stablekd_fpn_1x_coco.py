@@ -19,6 +19,15 @@ model = dict(
         convert_weights=False,
         init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)))
 
-# Run management, not recipe: checkpoint every epoch, keep the last 3.
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+# mmstablekd's run guards (as in every config of this repo): stop at the first non-finite loss,
+# one training run per work dir, bit-exact --resume. They are registered in mmpretrain's
+# registry (hence the `mmpretrain.` prefix in this mmdet-scoped config); custom_imports
+# registers them for mmdet's own tools/train.py too.
+custom_imports = dict(imports=['mmstablekd'], allow_failed_imports=False)
+# Run management, not recipe: checkpoint every epoch, keep the last 3;
+# and the run guards above.
+default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+                     nonfinite_guard=dict(type='mmpretrain.NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='mmpretrain.WorkDirLockHook'),
+                     resume_state=dict(type='mmpretrain.ResumeStateHook'))
 work_dir = './work_dirs/mask_rcnn_mask-rcnn_swin-t-stablekd_fpn_1x_coco'
