@@ -36,8 +36,8 @@ FAMILY_ARGS = {
     'CosineRestartParamScheduler': dict(periods=[2, 3], restart_weights=[1.0, 0.5],
                                         eta_min=0.0),
     'ReduceOnPlateauParamScheduler': dict(monitor='loss', patience=0),
-    'StageCyclicParamScheduler': dict(num_stages=2, stage_epochs=[2, 2]),
-    'StageStepParamScheduler': dict(num_stages=2, stage_epochs=[2, 2]),
+    'StageCyclicParamScheduler': dict(num_stages=2, stage_epochs=[2, 2], end=4),
+    'StageStepParamScheduler': dict(num_stages=2, stage_epochs=[2, 2], end=4),
 }
 
 
@@ -222,7 +222,7 @@ ONE_CYCLE = mmengine_schedulers.OneCycleParamScheduler
     (lambda: _Reduce(getattr, ONE_CYCLE, '__class__'), UnsafeCheckpointError),
     (lambda: _Reduce(getattr, ONE_CYCLE._annealing_cos, '__globals__'), UnsafeCheckpointError),
     (lambda: _Reduce(ONE_CYCLE, None, 1.0), CheckpointError),  # call the class
-    (lambda: _Reduce(getattr, torch, 'load'), UnsafeCheckpointError),
+    (lambda: _Reduce(getattr, ONE_CYCLE, '__dict__'), UnsafeCheckpointError),
 ])
 def test_pickles_abusing_the_admitted_globals_are_refused(payload, error, tmp_path):
     path = tmp_path / 'evil.pth'
