@@ -363,7 +363,7 @@ def test_safe_checkpoints_opt_in_registers_the_same_allow_list(evil):
     """Issue 20.1: ``import mmstablekd.safe_checkpoints`` (for MMEngine's own tools) adds
     exactly the list mmstablekd's loader uses; plain weights-only loads still refuse code."""
     path, marker = evil
-    code = ('import torch; g = set(torch.serialization.get_safe_globals());'
+    code = ('import torch, mmstablekd; g = set(torch.serialization.get_safe_globals());'
             'import mmstablekd.safe_checkpoints;'
             'from mmstablekd.utils.checkpoint import allowed_globals;'
             'added = set(torch.serialization.get_safe_globals()) - g;'
