@@ -92,6 +92,13 @@ def _args(**kw) -> argparse.Namespace:
     return argparse.Namespace(**{**base, **kw})
 
 
+def _fresh_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter (this repo first on the path, no torch load flags)."""
+    env = {k: v for k, v in os.environ.items() if 'WEIGHTS_ONLY' not in k}
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), timeout=300)
+
+
 def test_import_changes_no_global():
     # the stack's own import side effects (cv2 extends LD_LIBRARY_PATH) are not ours
     code = ('import os, torch, cv2, mmengine.runner, mmpretrain.models;'
@@ -99,9 +106,7 @@ def test_import_changes_no_global():
             'import mmstablekd, mmstablekd.apis.runner, mmstablekd.utils.checkpoint;'
             'assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items());'
             'assert torch.serialization.get_safe_globals() == g; print("ok")')
-    env = {k: v for k, v in os.environ.items() if 'WEIGHTS_ONLY' not in k}
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), timeout=300)
+    proc = _fresh_python(code)
     assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-2000:]
 
 
@@ -373,8 +378,6 @@ def test_safe_checkpoints_opt_in_registers_the_same_allow_list(evil):
             f'    torch.load({str(path)!r}, weights_only=True)\n'
             'except pickle.UnpicklingError as e:\n'
             '    print("refused", e)\n')
-    env = {k: v for k, v in os.environ.items() if 'WEIGHTS_ONLY' not in k}
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), timeout=300)
+    proc = _fresh_python(code)
     assert proc.returncode == 0 and 'refused' in proc.stdout, proc.stderr[-2000:]
     assert not marker.exists()
