@@ -92,6 +92,13 @@ def _args(**kw) -> argparse.Namespace:
     return argparse.Namespace(**{**base, **kw})
 
 
+def _fresh_python(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new interpreter (this repo first on the path, no torch load flags)."""
+    env = {k: v for k, v in os.environ.items() if 'WEIGHTS_ONLY' not in k}
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), timeout=300)
+
+
 def test_import_changes_no_global():
     # the stack's own import side effects (cv2 extends LD_LIBRARY_PATH) are not ours
     code = ('import os, torch, cv2, mmengine.runner, mmpretrain.models;'
@@ -99,9 +106,7 @@ def test_import_changes_no_global():
             'import mmstablekd, mmstablekd.apis.runner, mmstablekd.utils.checkpoint;'
             'assert dict(os.environ) == env, set(os.environ.items()) ^ set(env.items());'
             'assert torch.serialization.get_safe_globals() == g; print("ok")')
-    env = {k: v for k, v in os.environ.items() if 'WEIGHTS_ONLY' not in k}
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                          cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), timeout=300)
+    proc = _fresh_python(code)
     assert proc.returncode == 0 and 'ok' in proc.stdout, proc.stderr[-2000:]
 
 
@@ -357,3 +362,22 @@ def test_teacher_ckpt_bad_files_are_named(case, tmp_path):
         MODELS.build(dict(type='VanillaKD', student=resnet_cifar_classifier(18),
                           teacher=resnet_cifar_classifier(18), teacher_ckpt=str(path)))
     assert expected in str(e.value)
+
+
+def test_safe_checkpoints_opt_in_registers_the_same_allow_list(evil):
+    """Issue 20.1: ``import mmstablekd.safe_checkpoints`` (for MMEngine's own tools) adds
+    exactly the list mmstablekd's loader uses; plain weights-only loads still refuse code."""
+    path, marker = evil
+    code = ('import torch, mmstablekd; g = set(torch.serialization.get_safe_globals());'
+            'import mmstablekd.safe_checkpoints;'
+            'from mmstablekd.utils.checkpoint import allowed_globals;'
+            'added = set(torch.serialization.get_safe_globals()) - g;'
+            'assert added == set(allowed_globals()), added ^ set(allowed_globals());'
+            'import pickle\n'
+            'try:\n'
+            f'    torch.load({str(path)!r}, weights_only=True)\n'
+            'except pickle.UnpicklingError as e:\n'
+            '    print("refused", e)\n')
+    proc = _fresh_python(code)
+    assert proc.returncode == 0 and 'refused' in proc.stdout, proc.stderr[-2000:]
+    assert not marker.exists()

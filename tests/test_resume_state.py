@@ -39,9 +39,11 @@ class _CrashAfter(Hook):
             raise _Crash
 
 
-def run(data_override, work_dir, resume_from=None, crash_after=None, name='cfg.py'):
+def run(data_override, work_dir, resume_from=None, crash_after=None, name='cfg.py',
+        seed=0):
     cfg = Config.fromfile(data_override('configs/stablekd/resnet18_r34_cifar100.py',
                                         extra=TINY, batch_size=4, name=name))
+    cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.train_dataloader.dataset.indices = 8  # 2 iterations per epoch
     cfg.val_dataloader.dataset.indices = 4
     cfg.work_dir = str(work_dir)
@@ -84,6 +86,38 @@ def test_resumed_run_is_bit_identical(data_override, tmp_path):
         name='no_rng.py')
     other = final_state(tmp_path / 'no_rng')
     assert any(not torch.equal(full[k], other[k]) for k in full if k.startswith('student.'))
+
+
+def test_resume_without_a_fixed_seed_is_bit_identical(data_override, tmp_path):
+    """Issue 19.2: randomness.seed=None. The interrupted run drew a seed; the resumed process
+    draws another one, and the train sampler must still follow the first."""
+    run(data_override, tmp_path / 'part', crash_after=2, name='part.py', seed=None)
+    ckpt = tmp_path / 'part' / 'epoch_2.pth'
+    drawn = torch.load(ckpt, map_location='cpu', weights_only=False)['meta']['seed']
+    run(data_override, tmp_path / 'full', name='full.py', seed=drawn)  # same seed, no stop
+    full = final_state(tmp_path / 'full')
+    resumed_runner = run(data_override, tmp_path / 'resumed', resume_from=ckpt,
+                         name='resumed.py', seed=None)
+    assert resumed_runner.train_dataloader.sampler.seed == drawn
+    resumed = final_state(tmp_path / 'resumed')
+    assert full.keys() == resumed.keys()
+    different = [k for k in full if not torch.equal(full[k], resumed[k])]
+    assert not different, different
+
+
+def test_reseeding_the_data_order_matters(data_override, tmp_path):
+    """Without the re-seeding the resumed run above would see another data order."""
+    from mmstablekd.engine.hooks.resume_state_hook import reseed_train_data
+    cfg = Config.fromfile(data_override('configs/stablekd/resnet18_r34_cifar100.py',
+                                        extra=TINY, batch_size=4))
+    cfg.randomness = dict(seed=None)
+    cfg.work_dir = str(tmp_path / 'w')
+    runner = Runner.from_cfg(cfg)
+    prepare_train(runner)
+    sampler = runner.train_dataloader.sampler
+    before = list(sampler)
+    assert reseed_train_data(runner, sampler.seed + 1)
+    assert list(sampler) != before and not reseed_train_data(runner, sampler.seed)
 
 
 def test_rng_states_round_trip_and_load_weights_only(tmp_path):

@@ -124,3 +124,61 @@ def test_show_without_visualization_hook_is_a_clear_error(tmp_path):
     from mmstablekd.apis.runner import build_test_cfg
     with pytest.raises(ValueError, match='default_hooks.visualization'):
         build_test_cfg(TEST.parse_args([str(cfg), 'c.pth', '--show']))
+
+
+# ---- run guards (issue 20, item 6) ------------------------------------------------------
+
+GUARDS = {'nonfinite_guard': 'NonFiniteGuardHook', 'work_dir_lock': 'WorkDirLockHook',
+          'resume_state': 'ResumeStateHook'}
+
+
+def _mmpretrain_config_without_guards(tmp_path) -> str:
+    """mmpretrain's own CIFAR ResNet-18 recipe, unmodified: it has none of the guards."""
+    path = tmp_path / 'user.py'
+    path.write_text("_base_ = ['mmpretrain::resnet/resnet18_8xb16_cifar10.py']\n")
+    return str(path)
+
+
+def test_train_py_adds_the_run_guards_a_config_lacks(tmp_path):
+    from mmengine.registry import DefaultScope
+    from mmpretrain.registry import HOOKS
+
+    from mmstablekd.apis.runner import build_train_cfg
+    user = _mmpretrain_config_without_guards(tmp_path)
+    cfg = build_train_cfg(TRAIN.parse_args([user]))
+    assert {k: cfg.default_hooks[k].type for k in GUARDS} == GUARDS
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        built = [HOOKS.build(cfg.default_hooks[k]) for k in GUARDS]
+    assert [type(h).__name__ for h in built] == list(GUARDS.values())
+    off = build_train_cfg(TRAIN.parse_args([user, '--no-guards']))
+    assert not set(GUARDS) & set(off.default_hooks)
+    # a config that has a guard keeps its own settings; None keeps one switched off
+    cfg = build_train_cfg(TRAIN.parse_args([
+        user, '--cfg-options', 'default_hooks.nonfinite_guard.enabled=False']))
+    assert cfg.default_hooks.nonfinite_guard.enabled is False
+    own = tmp_path / 'own.py'
+    own.write_text(f"_base_ = [{user!r}]\n"
+                   "default_hooks = dict(resume_state=None)\n"
+                   "custom_hooks = [dict(type='NonFiniteGuardHook', enabled=False)]\n")
+    cfg = build_train_cfg(TRAIN.parse_args([str(own)]))
+    assert cfg.default_hooks.resume_state is None and 'nonfinite_guard' not in cfg.default_hooks
+    assert cfg.default_hooks.work_dir_lock.type == 'WorkDirLockHook'
+
+
+@pytest.mark.parametrize('name', sorted(p.name for p in (REPO / 'configs/mask_rcnn').glob('*.py')))
+def test_mask_rcnn_configs_have_the_run_guards_in_mmdet_scope(name):
+    pytest.importorskip('mmcv._ext', reason="mmdet's hooks need full mmcv (not mmcv-lite)")
+    from mmdet.registry import HOOKS
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.utils import import_modules_from_strings
+
+    from mmstablekd.apis.runner import add_run_guards
+    from mmstablekd.engine.hooks import NonFiniteGuardHook, ResumeStateHook, WorkDirLockHook
+    cfg = Config.fromfile(str(REPO / 'configs/mask_rcnn' / name))
+    assert cfg.default_scope == 'mmdet' and 'mmstablekd' in cfg.custom_imports.imports
+    import_modules_from_strings(cfg.custom_imports.imports)
+    assert add_run_guards(cfg) == []  # nothing for tools/train.py to add
+    with DefaultScope.overwrite_default_scope('mmdet'):  # as mmdet's own train.py builds them
+        built = [HOOKS.build(cfg.default_hooks[k]) for k in GUARDS]
+    assert [type(h) for h in built] == [NonFiniteGuardHook, WorkDirLockHook, ResumeStateHook]

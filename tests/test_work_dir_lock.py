@@ -1,6 +1,10 @@
 """Issue 14, case 5: a second training run in a work dir that a live run holds fails fast,
-naming the holder; a lock left by a dead process is taken over."""
+naming the holder; a lock left by a dead process is taken over. Issue 19.5: the refused run
+leaves the work dir byte-identical, and of several processes taking over one stale lock
+exactly one wins."""
+import hashlib
 import json
+import multiprocessing
 import os
 import socket
 import subprocess
@@ -57,11 +61,26 @@ def test_release_leaves_a_lock_taken_over_by_another_run(tmp_path):
     assert path.exists()
 
 
+def tree_hash(root: Path) -> str:
+    """A hash of every path under ``root`` and of every file's bytes."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob('*')):
+        digest.update(str(path.relative_to(root)).encode())
+        if path.is_file():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def test_second_tools_train_run_fails_fast_naming_the_holder(teacher_cfg, tmp_path,
                                                               live_process):
     work = tmp_path / 'w'
-    work.mkdir()
+    (work / '20260101_100000' / 'vis_data').mkdir(parents=True)
     write_lock(work / '.train.lock', live_process.pid)
+    # what the holder wrote: its config dump (the name tools/train.py dumps ours to), logs
+    (work / 'cfg.py').write_text('# the config the holder trains with\n')
+    (work / '20260101_100000' / '20260101_100000.log').write_text('epoch 1\n')
+    (work / 'last_checkpoint').write_text(str(work / 'epoch_1.pth'))
+    before = tree_hash(work)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, str(REPO / 'tools/train.py'), teacher_cfg,
                            '--work-dir', str(work)], cwd=REPO, env=env, capture_output=True,
@@ -72,6 +91,44 @@ def test_second_tools_train_run_fails_fast_naming_the_holder(teacher_cfg, tmp_pa
            f'{socket.gethostname()}, started 2026-01-01 10:00:00 UTC' in log, log[-3000:]
     assert not list(work.glob('*.pth'))
     assert json.loads((work / '.train.lock').read_text())['pid'] == live_process.pid
+    assert tree_hash(work) == before, sorted(map(str, work.rglob('*')))
+    assert 'Traceback' not in log
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(['true'])
+    proc.wait()
+    return proc.pid
+
+
+def _racer(dirs, barrier, results) -> None:
+    for i, folder in enumerate(dirs):
+        barrier.wait()
+        results.put((i, WorkDirLock(os.path.join(folder, '.train.lock')).acquire() is None))
+        barrier.wait()  # every racer (winner included) stays alive until all have tried
+
+
+def test_stale_lock_takeover_has_exactly_one_winner(tmp_path):
+    trials, racers = 300, 4
+    dead = _dead_pid()
+    dirs = []
+    for i in range(trials):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        write_lock(folder / '.train.lock', dead)
+        dirs.append(str(folder))
+    ctx = multiprocessing.get_context('fork')
+    barrier, results = ctx.Barrier(racers), ctx.Queue()
+    procs = [ctx.Process(target=_racer, args=(dirs, barrier, results)) for _ in range(racers)]
+    for proc in procs:
+        proc.start()
+    wins = [0] * trials
+    for _ in range(trials * racers):
+        i, won = results.get(timeout=120)
+        wins[i] += won
+    for proc in procs:
+        proc.join(timeout=60)
+    assert wins == [1] * trials, [(i, n) for i, n in enumerate(wins) if n != 1][:10]
 
 
 @pytest.fixture

@@ -20,9 +20,11 @@ The input is read with ``torch.load(weights_only=True)`` and MMEngine's types on
 it fully, which can run code from the file: only for files you trust.
 """
 import argparse
+import os
 import sys
 
-from mmstablekd.utils.student_export import CheckpointError, convert_checkpoint
+from mmstablekd.utils.checkpoint import check_writable
+from mmstablekd.utils.student_export import CheckpointError, convert_checkpoint, default_output
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -46,10 +48,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
+        dst = args.src if args.inplace else (
+            args.dst or default_output(args.src, args.backbone_only))
+        if not os.path.isdir(dst):  # (a directory gets convert_checkpoint's own message)
+            check_writable(dst, 'output')  # a read-only destination fails before any reading
         report = convert_checkpoint(args.src, args.dst, backbone_only=args.backbone_only,
                                     inplace=args.inplace, unsafe_load=args.unsafe_load)
     except CheckpointError as e:
         print(f'convert_student: error: {e}', file=sys.stderr)
+        return 1
+    except OSError as e:  # e.g. a read-only or full destination
+        where = e.filename or args.dst or args.src
+        print(f'convert_student: error: cannot write the export to {where!r}: '
+              f'{e.strerror or e}; nothing was written', file=sys.stderr)
         return 1
     print(report.format())
     print(f'wrote {report.dst}')

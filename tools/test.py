@@ -10,7 +10,7 @@ import os
 from mmengine.config import DictAction
 
 from mmstablekd.apis.distributed import release_process_group
-from mmstablekd.apis.runner import build_test_cfg, resolve_out_item, run_test
+from mmstablekd.apis.runner import build_test_cfg, check_out_file, resolve_out_item, run_test
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -19,7 +19,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file (a local path or a URL)')
     parser.add_argument('--work-dir', help='the dir to save evaluation logs')
     parser.add_argument('--out', help='write the metrics (.json/.yaml/.pkl) or the predictions '
-                                      '(.pkl) to this file')
+                                      '(.pkl) to this file (checked before evaluating)')
     parser.add_argument('--out-item', choices=['metrics', 'pred'],
                         help='what --out gets: default pred for .pkl/.pickle, else metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
@@ -48,6 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     item = resolve_out_item(args.out, args.out_item)
+    check_out_file(args.out)  # before anything is evaluated
     metrics = run_test(build_test_cfg(args), out=args.out if item == 'metrics' else None)
     release_process_group()
     return metrics

@@ -6,11 +6,13 @@ in :mod:`mmstablekd.apis.runner`.
 """
 import argparse
 import os
+import sys
 
 from mmengine.config import DictAction
 
 from mmstablekd.apis.distributed import release_process_group
 from mmstablekd.apis.runner import build_train_cfg, run_train
+from mmstablekd.engine.hooks import WorkDirLockedError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,6 +32,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='pin_memory=False in every data loader')
     parser.add_argument('--no-persistent-workers', action='store_true',
                         help='persistent_workers=False in every data loader')
+    parser.add_argument('--no-guards', action='store_true',
+                        help='do not add the run guards (NonFiniteGuardHook, WorkDirLockHook, '
+                             'ResumeStateHook) to a config that lacks them')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, e.g. train_cfg.max_epochs=3; merged '
                              'last, so they override the other flags')
@@ -43,7 +48,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    run_train(build_train_cfg(args))
+    try:
+        run_train(build_train_cfg(args))
+    except WorkDirLockedError as e:  # refused before anything was written: no traceback
+        sys.exit(f'train.py: error: {e}')
     release_process_group()
 
 

@@ -15,8 +15,16 @@ model = dict(
 # Data: COCO 2017 under data/coco/, read by LocalCocoDataset (mmdet's CocoDataset; missing
 # files stop at data set build with one message naming the path, layout and download page;
 # mmstablekd/datasets/local_coco.py, registered in mmdet's registry by the import below).
-custom_imports = dict(imports=['mmstablekd.datasets.local_coco'], allow_failed_imports=False)
 train_dataloader = dict(dataset=dict(type='LocalCocoDataset'))
 val_dataloader = dict(dataset=dict(type='LocalCocoDataset'))
 test_dataloader = val_dataloader
+# mmstablekd's run guards (as in every config of this repo): stop at the first non-finite loss,
+# one training run per work dir, bit-exact --resume. They are registered in mmpretrain's
+# registry (hence the `mmpretrain.` prefix in this mmdet-scoped config); custom_imports
+# registers them for mmdet's own tools/train.py too.
+custom_imports = dict(imports=['mmstablekd', 'mmstablekd.datasets.local_coco'],
+                      allow_failed_imports=False)
+default_hooks = dict(nonfinite_guard=dict(type='mmpretrain.NonFiniteGuardHook'),
+                     work_dir_lock=dict(type='mmpretrain.WorkDirLockHook'),
+                     resume_state=dict(type='mmpretrain.ResumeStateHook'))
 work_dir = './work_dirs/mask_rcnn_mask-rcnn_r18-scratch_fpn_1x_coco'

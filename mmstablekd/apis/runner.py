@@ -2,15 +2,18 @@
 import argparse
 import copy
 import os.path as osp
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import mmengine
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mmstablekd.utils.checkpoint import load_checkpoint_file, mmengine_checkpoints
+from mmstablekd.engine.hooks.work_dir_lock_hook import take_work_dir_lock
+from mmstablekd.utils.checkpoint import (CheckpointError, check_writable, load_checkpoint_file,
+                                         mmengine_checkpoints)
 from mmstablekd.utils.strict_load import check_checkpoint_file, state_dict_of
 from mmstablekd.utils.student_export import STUDENT_PREFIX
 
@@ -122,7 +125,55 @@ def build_train_cfg(args: argparse.Namespace) -> Config:
     apply_dataloader_defaults(cfg, ('train_dataloader', 'val_dataloader', 'test_dataloader'),
                               TRAIN_LOADER_DEFAULTS, args.no_pin_memory,
                               args.no_persistent_workers)
+    if not getattr(args, 'no_guards', False):
+        added = add_run_guards(cfg)
+        if added:
+            print_log(f'tools/train.py added the run guards the config lacks: '
+                      f'{", ".join(added)} (default_hooks; --no-guards turns this off)',
+                      logger='current')
     return _merge_cfg_options(cfg, args)
+
+
+# default_hooks key -> hook type of the three run guards (mmstablekd.engine.hooks).
+RUN_GUARDS = dict(nonfinite_guard='NonFiniteGuardHook', work_dir_lock='WorkDirLockHook',
+                  resume_state='ResumeStateHook')
+
+
+def _hook_cfgs(cfg: Config) -> List[dict]:
+    """The hook configs of ``default_hooks`` and ``custom_hooks`` (dicts only)."""
+    hooks = list((cfg.get('default_hooks') or {}).values()) + list(cfg.get('custom_hooks') or [])
+    return [h for h in hooks if isinstance(h, dict)]
+
+
+def _hook_name(hook: dict) -> str:
+    kind = hook.get('type')
+    return kind.rsplit('.', 1)[-1] if isinstance(kind, str) else getattr(kind, '__name__', '')
+
+
+def add_run_guards(cfg: Config) -> List[str]:
+    """Add the run guards a config lacks to its ``default_hooks``: stop at a non-finite loss
+    (``NonFiniteGuardHook``), one run per work dir (``WorkDirLockHook``), exact resume
+    (``ResumeStateHook``).
+
+    A guard counts as present if a hook of its type is in ``default_hooks`` or
+    ``custom_hooks``, or its ``default_hooks`` key is set at all (``None`` switches it off).
+    In configs whose ``default_scope`` is not mmpretrain's (e.g. mmdet's) the types get the
+    ``mmpretrain.`` prefix, the registry mmstablekd's hooks live in.
+
+    Returns:
+        list[str]: The hook types added.
+    """
+    present = {_hook_name(h) for h in _hook_cfgs(cfg)}
+    scope = cfg.get('default_scope', 'mmpretrain')
+    prefix = '' if scope in ('mmpretrain', 'mmstablekd') else 'mmpretrain.'
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = ConfigDict()
+    added = []
+    for key, name in RUN_GUARDS.items():
+        if name not in present and key not in cfg.default_hooks:
+            cfg.default_hooks[key] = ConfigDict(type=prefix + name)
+            added.append(name)
+    return added
 
 
 def run_train(cfg: Config) -> Runner:
@@ -131,10 +182,32 @@ def run_train(cfg: Config) -> Runner:
     With ``--launcher pytorch`` on a machine without CUDA, gloo replaces nccl
     (:func:`prepare_cpu_distributed`).
     """
+    lock_work_dir_first(cfg)
     runner = Runner.from_cfg(prepare_cpu_distributed(cfg))
     with mmengine_checkpoints(_loaded_file(cfg)):
         runner.train()
     return runner
+
+
+def lock_work_dir_first(cfg: Config) -> None:
+    """Take the work dir's lock before the Runner is built, if the config has a
+    ``WorkDirLockHook`` and the run is a single process.
+
+    MMEngine's ``Runner.__init__`` writes into the work dir (a log dir, the config dump)
+    long before any hook runs, so a refused second run would already have overwritten
+    ``work_dir/<config>.py``. Taken here, a refused run writes nothing. Distributed runs
+    (``--launcher`` other than none) keep the hook's lock at ``before_run`` (every rank must
+    reach its broadcast).
+
+    Raises:
+        WorkDirLockedError: another live run holds the work dir.
+    """
+    if cfg.get('launcher', 'none') != 'none':
+        return
+    for hook in _hook_cfgs(cfg):
+        if _hook_name(hook) == 'WorkDirLockHook':
+            take_work_dir_lock(cfg.work_dir, hook.get('filename', '.train.lock'))
+            return
 
 
 def _loaded_file(cfg: Config) -> str:
@@ -209,6 +282,33 @@ def resolve_out_item(out: Optional[str], out_item: Optional[str]) -> Optional[st
         raise ValueError(f'--out-item pred writes a pickle (MMEngine DumpResults); --out '
                          f'{out!r} must end with .pkl or .pickle')
     return item
+
+
+OUT_FORMATS = ('.json', '.yaml', '.yml', '.pkl', '.pickle')
+
+
+def check_out_file(out: Optional[str]) -> None:
+    """Check ``tools/test.py --out`` before anything is evaluated.
+
+    Raises:
+        ValueError: an unknown suffix (not one of :data:`OUT_FORMATS`), a directory, a
+            missing parent directory, or a directory that refuses new files.
+    """
+    if out is None:
+        return
+    if osp.isdir(out):
+        raise ValueError(f'--out {out!r} is a directory; give a file name ending with one of '
+                         f'{", ".join(OUT_FORMATS)}')
+    if not out.lower().endswith(OUT_FORMATS):
+        raise ValueError(f'--out {out!r}: unknown format; the file name must end with one of '
+                         f'{", ".join(OUT_FORMATS)}')
+    parent = osp.dirname(osp.abspath(out))
+    if not osp.isdir(parent):
+        raise ValueError(f'--out {out!r}: the directory {parent!r} does not exist')
+    try:
+        check_writable(out, '--out')
+    except CheckpointError as e:
+        raise ValueError(str(e)) from None
 
 
 def _enable_visualization(cfg: Config, args: argparse.Namespace) -> None:

@@ -20,10 +20,12 @@ Opting in to full unpickling: set ``MMSTABLEKD_UNSAFE_LOAD=1`` (or pass ``--unsa
 files you trust.
 """
 import contextlib
+import hashlib
 import os
 import os.path as osp
 import pickle
 import re
+import tempfile
 import warnings
 from collections import OrderedDict
 from typing import Any, Callable, Iterator, List, Tuple, Union
@@ -55,38 +57,93 @@ def unsafe_load_enabled() -> bool:
     return os.environ.get(UNSAFE_LOAD_ENV, '').strip().lower() in _TRUE
 
 
-def _history_buffer_method(owner: Any, name: str) -> Callable:
-    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
+class _MethodOwner:
+    """Stands in for a class in the unpickler so that only some of its functions are reachable.
 
-    Pickle protocol 2 (``torch.save``'s) writes the functions ``HistoryBuffer`` keeps in its
-    ``statistics_methods`` state as ``getattr(HistoryBuffer, 'min')``; general ``getattr``
-    would reach any attribute of an allowed object, so only these are answered.
+    Pickle protocol 2 writes a function defined in a class body (e.g. the ``_annealing_cos``
+    that ``OneCycleParamScheduler.state_dict()`` holds as ``anneal_func``) as
+    ``getattr(<class>, '<name>')``. Admitting the class itself would let a file call or
+    instantiate it; this marker is neither callable nor instantiable, and
+    :func:`_restricted_getattr` answers only the listed names on it.
+
+    Args:
+        path (str): The class's full name, e.g.
+            ``'mmengine.optim.scheduler.param_scheduler.OneCycleParamScheduler'``.
+        names (tuple[str]): Its functions that may be looked up.
+    """
+
+    def __init__(self, path: str, names: Tuple[str, ...]) -> None:
+        self.path = path
+        self.names = names
+
+    def __repr__(self) -> str:
+        return f'<allow-listed functions {self.names} of {self.path}>'
+
+
+# Functions that MMEngine's param schedulers keep in their state (static methods, pure math).
+_SCHEDULER_FUNCTIONS = (
+    ('mmengine.optim.scheduler.param_scheduler', 'OneCycleParamScheduler',
+     ('_annealing_cos', '_annealing_linear')),
+)
+_OWNERS = tuple(_MethodOwner(f'{module}.{cls}', names)
+                for module, cls, names in _SCHEDULER_FUNCTIONS)
+
+
+def _owner_function(owner: _MethodOwner, name: str) -> Callable:
+    """The real function ``name`` of the class that ``owner`` stands for."""
+    import importlib
+    module, cls = owner.path.rsplit('.', 1)
+    return getattr(getattr(importlib.import_module(module), cls), name)
+
+
+def _restricted_getattr(owner: Any, name: str) -> Callable:
+    """``getattr`` restricted to the functions checkpoints hold as ``getattr(cls, name)``.
+
+    General ``getattr`` would reach any attribute of an allowed object, so only these are
+    answered: ``HistoryBuffer``'s statistics methods (kept in its ``statistics_methods``
+    state) and the functions :data:`_SCHEDULER_FUNCTIONS` lists, looked up on their
+    :class:`_MethodOwner` stand-in.
     """
     from mmengine.logging import HistoryBuffer
     if isinstance(owner, type) and issubclass(owner, HistoryBuffer) and (
             name in ('min', 'max', 'mean', 'current') or name in owner._statistics_methods):
         return getattr(owner, name)
+    if isinstance(owner, _MethodOwner) and isinstance(name, str) and name in owner.names:
+        return _owner_function(owner, name)
     raise pickle.UnpicklingError(f'Unsupported global: GLOBAL getattr({owner!r}, {name!r}) was '
                                  'not an allowed global (only HistoryBuffer statistics '
-                                 'methods are)')
+                                 'methods and the annealing functions of MMEngine param '
+                                 'schedulers are)')
 
 
 def allowed_globals() -> List[SafeGlobal]:
     """The types, beyond torch's own, that MMEngine/mmpretrain checkpoints contain.
 
+    Found by saving the state of every MMEngine param scheduler and hook and of real
+    ``Runner`` checkpoints (``tests/test_checkpoint_safety.py``,
+    ``tests/test_checkpoint_coverage.py``). The same list serves :func:`load_checkpoint_file`
+    and the opt-in :mod:`mmstablekd.safe_checkpoints` for MMEngine's own tools.
+
     Returns:
         list: Entries for ``torch.serialization.add_safe_globals``: mmengine's
-        ``HistoryBuffer`` and its statistics methods (:func:`_history_buffer_method`),
-        numpy's array/scalar reconstruction functions, ``numpy.dtype`` and the numeric dtype
-        classes. numpy < 2 wrote ``numpy.core.multiarray.*``, numpy >= 2
+        ``HistoryBuffer``; a restricted ``getattr`` (:func:`_restricted_getattr`) with
+        non-callable stand-ins for the classes whose functions it answers
+        (``OneCycleParamScheduler``'s ``_annealing_cos``/``_annealing_linear``, which its
+        ``state_dict`` holds as ``anneal_func``); those functions under their own names (pickle
+        protocol >= 4); numpy's array/scalar reconstruction functions, ``numpy.dtype`` and
+        the numeric dtype classes. numpy < 2 wrote ``numpy.core.multiarray.*``, numpy >= 2
         writes ``numpy._core.multiarray.*``: both names are accepted.
     """
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
-    entries: List[SafeGlobal] = [HistoryBuffer, (_history_buffer_method, 'builtins.getattr'),
+    entries: List[SafeGlobal] = [HistoryBuffer, (_restricted_getattr, 'builtins.getattr'),
                                  np.ndarray, np.dtype]
+    for owner in _OWNERS:
+        entries.append((owner, owner.path))
+        entries += [(_owner_function(owner, name), f'{owner.path}.{name}')
+                    for name in owner.names]
     for fn in (multiarray._reconstruct, multiarray.scalar):
         for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
             entries.append((fn, f'{module}.{fn.__name__}'))
@@ -167,16 +224,30 @@ def mmengine_checkpoints(source: str = 'a checkpoint') -> Iterator[None]:
             os.environ['TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'] = env
 
 
+def url_cache_path(url: str) -> str:
+    """Where a downloaded ``http(s)://`` checkpoint is cached: a key of the whole URL.
+
+    ``<torch hub dir>/checkpoints/mmstablekd/<sha256 of the URL, 16 hex>-<file name>``: two
+    URLs with the same file name (``http://h/a/model.pth``, ``http://h/b/model.pth``) or that
+    differ only in their query get different files; the file name stays for readability.
+    """
+    from torch.hub import get_dir
+    key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+    name = osp.basename(url.split('?')[0].split('#')[0]) or 'checkpoint.pth'
+    return osp.join(get_dir(), 'checkpoints', 'mmstablekd', f'{key}-{name}')
+
+
 def local_checkpoint(path: str, what: str = 'checkpoint') -> str:
-    """A readable local file for ``path``; ``http(s)://`` URLs are downloaded (cached).
+    """A readable local file for ``path``; ``http(s)://`` URLs are downloaded (cached under
+    :func:`url_cache_path`, a key of the whole URL).
 
     Raises:
         CheckpointError: if the file is missing, a directory or empty (0 bytes).
     """
     path = osp.expanduser(path)
     if path.startswith(('http://', 'https://')):
-        from torch.hub import download_url_to_file, get_dir
-        cached = osp.join(get_dir(), 'checkpoints', osp.basename(path.split('?')[0]))
+        from torch.hub import download_url_to_file
+        cached = url_cache_path(path)
         if not osp.isfile(cached):
             os.makedirs(osp.dirname(cached), exist_ok=True)
             download_url_to_file(path, cached)
@@ -189,6 +260,31 @@ def local_checkpoint(path: str, what: str = 'checkpoint') -> str:
         raise CheckpointError(f'{what} {path!r} is empty (0 bytes): an interrupted save or '
                               'copy? Re-save or re-download it')
     return path
+
+
+def check_writable(path: str, what: str = 'output') -> None:
+    """Check that the file ``path`` can be written, before any work that leads to it.
+
+    Probes by creating (and removing) a temporary file in the nearest existing directory of
+    ``path`` (permission bits alone do not tell: root ignores them, a read-only mount does
+    not). Nothing is left behind.
+
+    Raises:
+        CheckpointError: ``path`` is a directory, or that directory refuses a new file.
+    """
+    if osp.isdir(path):
+        raise CheckpointError(f'{what} {path!r} is a directory, not a file name')
+    folder = osp.dirname(osp.abspath(path))
+    while not osp.isdir(folder):
+        if osp.exists(folder):
+            raise CheckpointError(f'{what} {path!r}: {folder!r} is a file, not a directory')
+        folder = osp.dirname(folder)
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise CheckpointError(f'{what} {path!r} cannot be written: {folder!r} refuses new '
+                              f'files ({e.strerror or e})') from None
 
 
 def load_checkpoint_file(path: str, map_location: Any = 'cpu', what: str = 'checkpoint',

@@ -1,5 +1,7 @@
 """One training run per work dir: a lock file that a second run there fails on."""
 import atexit
+import contextlib
+import fcntl
 import json
 import os
 import os.path as osp
@@ -7,7 +9,7 @@ import socket
 import sys
 import time
 import uuid
-from typing import Optional
+from typing import Dict, Iterator, Optional
 
 from mmengine.dist import broadcast_object_list, get_rank, get_world_size
 from mmengine.hooks import Hook
@@ -46,12 +48,28 @@ def describe(holder: Optional[dict]) -> str:
             f"{holder.get('started')} ({holder.get('command')})")
 
 
+@contextlib.contextmanager
+def _directory_mutex(directory: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``directory`` itself (no file is created) for the block."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor drops the flock
+
+
 class WorkDirLock:
     """A lock file that names its holder (pid, host, start time, command).
 
-    Taken atomically (``O_CREAT | O_EXCL``). A lock whose holder runs on this host but no
-    longer exists (killed, crashed) is stale and taken over; so is one held by this very
-    process (a run in the same process that raised before releasing it).
+    Taken atomically: the record is written to a private temporary file first and
+    ``os.link``-ed to the lock path, which fails if the path exists, so the lock file is
+    never seen half-written. A lock whose holder runs on this host but no longer exists
+    (killed, crashed) is stale and taken over; so is one held by this very process (a run in
+    the same process that raised before releasing it). The takeover (re-read, check, remove,
+    link) runs under an exclusive ``flock`` on the lock's directory, so of several processes
+    that find one stale lock at once exactly one takes it over; the others then see a live
+    holder.
 
     Args:
         path (str): The lock file.
@@ -67,36 +85,52 @@ class WorkDirLock:
         me = dict(pid=os.getpid(), host=socket.gethostname(), token=self.token,
                   started=time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime()),
                   command=' '.join([osp.basename(sys.executable)] + sys.argv))
+        record = f'{self.path}.{self.token}.tmp'
+        with open(record, 'w') as f:
+            json.dump(me, f)
+        try:
+            return self._acquire(record)
+        finally:
+            os.remove(record)
+
+    def _acquire(self, record: str) -> Optional[dict]:
         for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                holder = _read(self.path)
-                if holder is None:  # maybe being written right now: look again
-                    time.sleep(0.2)
-                    holder = _read(self.path)
-                if not self._stale(holder):
-                    return holder or {}
+            if self._link(record):
+                return None
+            holder = _read(self.path)
+            if not self._stale(holder):
+                return holder or {}
+            with _directory_mutex(osp.dirname(osp.abspath(self.path))):
+                current = _read(self.path)
+                if current != holder:  # changed since we looked: look again
+                    continue
                 try:
                     os.remove(self.path)
                 except FileNotFoundError:
                     pass
-                continue
-            with os.fdopen(fd, 'w') as f:
-                json.dump(me, f)
-            self.held = True
-            atexit.register(self.release)
-            return None
+                if self._link(record):
+                    return None
         return _read(self.path) or {}
+
+    def _link(self, record: str) -> bool:
+        try:
+            os.link(record, self.path)
+        except FileExistsError:
+            return False
+        self.held = True
+        atexit.register(self.release)
+        return True
 
     @staticmethod
     def _stale(holder: Optional[dict]) -> bool:
-        if holder is None:  # unreadable twice: a crash between create and write
+        if holder is None:  # unreadable (the file appears complete): corrupt, or removed
             return True
         if holder.get('host') != socket.gethostname():
             return False  # cannot tell whether a process on another host lives
         pid = holder.get('pid')
-        return not isinstance(pid, int) or pid == os.getpid() or not _alive(pid)
+        return not isinstance(pid, int) or (pid == os.getpid() and
+                                            _HELD.get(holder.get('token')) is None) \
+            or not _alive(pid)
 
     def release(self) -> None:
         """Remove the lock file if it is still ours."""
@@ -109,6 +143,51 @@ class WorkDirLock:
             except FileNotFoundError:
                 pass
         self.held = False
+        _HELD.pop(self.token, None)
+
+
+# Locks this process holds, by token: a run's lock taken before its Runner is built
+# (take_work_dir_lock) is found again by its WorkDirLockHook.
+_HELD: Dict[str, WorkDirLock] = {}
+
+
+def _locked_message(work_dir: str, lock: WorkDirLock, holder: Optional[dict]) -> str:
+    return (f'work_dir {work_dir} is in use by another training run: {describe(holder)}. Two '
+            'runs in one work dir overwrite each other\'s checkpoints; wait for it to finish '
+            f'or pass another --work-dir. If that process no longer runs, delete {lock.path}.')
+
+
+def take_work_dir_lock(work_dir: str, filename: str = '.train.lock') -> WorkDirLock:
+    """Take the lock of ``work_dir`` for this process, before anything writes there.
+
+    ``tools/train.py`` calls this before it builds the Runner (whose ``__init__`` already
+    creates the log dir and dumps the config into the work dir), so a refused run leaves
+    the work dir exactly as it was. The config's :class:`WorkDirLockHook` then finds the
+    lock held by this process and keeps it. Only the work dir itself may be created here
+    (if it did not exist).
+
+    Raises:
+        WorkDirLockedError: another live run holds it.
+    """
+    work_dir = osp.abspath(work_dir)
+    path = osp.join(work_dir, filename)
+    lock = _held_lock(path)
+    if lock is not None:
+        return lock
+    os.makedirs(work_dir, exist_ok=True)
+    lock = WorkDirLock(path)
+    holder = lock.acquire()
+    if holder is not None:
+        raise WorkDirLockedError(_locked_message(work_dir, lock, holder))
+    _HELD[lock.token] = lock
+    return lock
+
+
+def _held_lock(path: str) -> Optional['WorkDirLock']:
+    """The lock of ``path`` that this process holds, if any."""
+    holder = _read(path)
+    lock = _HELD.get((holder or {}).get('token'))
+    return lock if lock is not None and lock.held else None
 
 
 @HOOKS.register_module()
@@ -141,14 +220,10 @@ class WorkDirLockHook(Hook):
             return
         error = None
         if get_rank() == 0:
-            os.makedirs(runner.work_dir, exist_ok=True)
-            self.lock = WorkDirLock(osp.join(runner.work_dir, self.filename))
-            holder = self.lock.acquire()
-            if holder is not None:
-                error = (f'work_dir {runner.work_dir} is in use by another training run: '
-                         f'{describe(holder)}. Two runs in one work dir overwrite each '
-                         'other\'s checkpoints; wait for it to finish or pass another '
-                         f'--work-dir. If that process no longer runs, delete {self.lock.path}.')
+            try:
+                self.lock = take_work_dir_lock(runner.work_dir, self.filename)
+            except WorkDirLockedError as e:
+                error = str(e)
         if get_world_size() > 1:
             shared = [error]
             broadcast_object_list(shared, src=0)
