@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from mmstablekd.registry import MODELS
+from ..utils.checks import check_weight
 
 Features = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -30,11 +31,7 @@ class FeatureL2Loss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
-        if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) \
-                or loss_weight < 0:
-            raise ValueError(f'FeatureL2Loss: loss_weight must be a number >= 0, '
-                             f'got {loss_weight!r}')
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = check_weight(loss_weight, 'FeatureL2Loss.loss_weight')
 
     def forward(self, student: Features, teacher: Features) -> torch.Tensor:
         """Compute the loss.
