@@ -3,26 +3,18 @@ import pytest
 import torch
 
 from mmstablekd.engine.schedulers import StageCyclicLR
+from conftest import step_schedules as lrs, toy_optimizer
 
 LR = 0.05
 BASE, PEAK = 3e-3 * LR, 10 * LR
 
 
 def make(epochs=6, epoch_length=10, num_stages=3, **kw):
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    opt = toy_optimizer(LR)
     sched = StageCyclicLR.build_iter_from_epoch(
         opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
         epoch_length=epoch_length, **kw)
     return opt, sched
-
-
-def lrs(opt, sched, n):
-    out = []
-    for _ in range(n):
-        out.append(opt.param_groups[0]['lr'])
-        opt.step()
-        sched.step()
-    return out
 
 
 def test_lr_at_chosen_iterations():

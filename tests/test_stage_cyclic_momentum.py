@@ -3,15 +3,14 @@ StableKD stage, amplitude halving, exact after a resume."""
 import pytest
 import torch
 
+from conftest import step_schedules, toy_optimizer
 from mmstablekd.engine.schedulers import StageCyclicLR, StageCyclicMomentum
 
 LR, M_BASE, M_MAX = 0.05, 0.8, 0.9
 
 
 def make(epochs=6, epoch_length=10, num_stages=3, optimizer='sgd', **kw):
-    param = [torch.nn.Parameter(torch.zeros(1))]
-    opt = (torch.optim.SGD(param, lr=LR, momentum=0.9) if optimizer == 'sgd'
-           else torch.optim.AdamW(param, lr=LR, betas=(0.9, 0.999)))
+    opt = toy_optimizer(LR, optimizer, momentum=0.9)
     args = dict(num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
                 epoch_length=epoch_length)
     lr = StageCyclicLR.build_iter_from_epoch(opt, **args)
@@ -20,14 +19,7 @@ def make(epochs=6, epoch_length=10, num_stages=3, optimizer='sgd', **kw):
 
 
 def run(opt, scheds, n):
-    lrs, moms = [], []
-    for _ in range(n):
-        lrs.append(opt.param_groups[0]['lr'])
-        moms.append(opt.param_groups[0]['momentum'])
-        opt.step()
-        for s in scheds:
-            s.step()
-    return lrs, moms
+    return step_schedules(opt, scheds, n, keys=('lr', 'momentum'))
 
 
 def test_momentum_over_the_stages_is_inverse_to_the_lr():

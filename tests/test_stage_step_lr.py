@@ -3,25 +3,17 @@ import pytest
 import torch
 
 from mmstablekd.engine.schedulers import StageStepLR
+from conftest import step_schedules as lrs, toy_optimizer
 
 LR = 0.01
 
 
 def make(epochs=10, epoch_length=10, num_stages=5, **kw):
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    opt = toy_optimizer(LR)
     sched = StageStepLR.build_iter_from_epoch(
         opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
         epoch_length=epoch_length, **kw)
     return opt, sched
-
-
-def lrs(opt, sched, n):
-    out = []
-    for _ in range(n):
-        out.append(opt.param_groups[0]['lr'])
-        opt.step()
-        sched.step()
-    return out
 
 
 def expected_lr(it, stage_len):
