@@ -33,6 +33,18 @@ def toy_optimizer(lr: float, optimizer: str = 'sgd', momentum: float = 0.0):
     return torch.optim.AdamW(param, lr=lr, betas=(0.9, 0.999))
 
 
+def staged_schedule(scheduler_cls, lr: float, epochs: int, epoch_length: int,
+                    num_stages: int, opt=None, **kw) -> tuple:
+    """``(optimizer, scheduler)``: ``scheduler_cls`` (a staged LR/momentum scheduler) built
+    per iteration from ``epochs`` epochs of ``epoch_length`` iterations, as the Runner
+    builds ``convert_to_iter_based`` schedulers; ``opt`` defaults to :func:`toy_optimizer`."""
+    opt = opt or toy_optimizer(lr)
+    sched = scheduler_cls.build_iter_from_epoch(
+        opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
+        epoch_length=epoch_length, **kw)
+    return opt, sched
+
+
 def step_schedules(opt, scheds, n: int, keys: Sequence[str] = ('lr', )
                    ) -> Union[List[float], Tuple[List[float], ...]]:
     """Step ``opt`` and ``scheds`` (one scheduler or a list) ``n`` times, recording each

@@ -3,18 +3,14 @@ import pytest
 import torch
 
 from mmstablekd.engine.schedulers import StageCyclicLR
-from conftest import step_schedules as lrs, toy_optimizer
+from conftest import staged_schedule, step_schedules as lrs
 
 LR = 0.05
 BASE, PEAK = 3e-3 * LR, 10 * LR
 
 
 def make(epochs=6, epoch_length=10, num_stages=3, **kw):
-    opt = toy_optimizer(LR)
-    sched = StageCyclicLR.build_iter_from_epoch(
-        opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
-        epoch_length=epoch_length, **kw)
-    return opt, sched
+    return staged_schedule(StageCyclicLR, LR, epochs, epoch_length, num_stages, **kw)
 
 
 def test_lr_at_chosen_iterations():

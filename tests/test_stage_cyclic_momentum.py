@@ -3,18 +3,17 @@ StableKD stage, amplitude halving, exact after a resume."""
 import pytest
 import torch
 
-from conftest import step_schedules, toy_optimizer
+from conftest import staged_schedule, step_schedules, toy_optimizer
 from mmstablekd.engine.schedulers import StageCyclicLR, StageCyclicMomentum
 
 LR, M_BASE, M_MAX = 0.05, 0.8, 0.9
 
 
 def make(epochs=6, epoch_length=10, num_stages=3, optimizer='sgd', **kw):
-    opt = toy_optimizer(LR, optimizer, momentum=0.9)
-    args = dict(num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
-                epoch_length=epoch_length)
-    lr = StageCyclicLR.build_iter_from_epoch(opt, **args)
-    mom = StageCyclicMomentum.build_iter_from_epoch(opt, **args, **kw)
+    opt, lr = staged_schedule(StageCyclicLR, LR, epochs, epoch_length, num_stages,
+                              opt=toy_optimizer(LR, optimizer, momentum=0.9))
+    _, mom = staged_schedule(StageCyclicMomentum, LR, epochs, epoch_length, num_stages,
+                             opt=opt, **kw)
     return opt, lr, mom
 
 

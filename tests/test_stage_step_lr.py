@@ -3,17 +3,13 @@ import pytest
 import torch
 
 from mmstablekd.engine.schedulers import StageStepLR
-from conftest import step_schedules as lrs, toy_optimizer
+from conftest import staged_schedule, step_schedules as lrs
 
 LR = 0.01
 
 
 def make(epochs=10, epoch_length=10, num_stages=5, **kw):
-    opt = toy_optimizer(LR)
-    sched = StageStepLR.build_iter_from_epoch(
-        opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
-        epoch_length=epoch_length, **kw)
-    return opt, sched
+    return staged_schedule(StageStepLR, LR, epochs, epoch_length, num_stages, **kw)
 
 
 def expected_lr(it, stage_len):
