@@ -52,6 +52,7 @@ METHODS: List[Method] = [
            paper_config='stablekd/resnet18_r34_cifar100_5-0.py'),
     Method('StableKD-5/2', 'stablekd_5-2_r18_r34_digits.py', 3, 'C5',
            paper_config='stablekd/resnet18_r34_cifar100.py'),
+    Method('DKD', 'dkd_r18_r34_digits.py', 1, 'C9', (QUICKSTART, )),
     # The CRD-suite pair ResNet-56 -> ResNet-20 (configs/{kd,dist,sskd,stablekd}/
     # resnet20_r56_cifar100.py) on the digits.
     Method('Student (scratch)', 'crd_student_r20_digits.py', 1, 'C0', (CRD, )),
