@@ -1,6 +1,5 @@
 """StageCyclicLR: one triangle per stage, amplitude halving, base 3e-3*lr, peak 10*lr."""
 import pytest
-import torch
 
 from mmstablekd.engine.schedulers import StageCyclicLR
 from conftest import staged_schedule, step_schedules as lrs

@@ -1,7 +1,6 @@
 """StageCyclicMomentum: PyTorch CyclicLR's momentum cycle (0.9 <-> 0.8, inverse to the LR) per
 StableKD stage, amplitude halving, exact after a resume."""
 import pytest
-import torch
 
 from conftest import staged_schedule, step_schedules, toy_optimizer
 from mmstablekd.engine.schedulers import StageCyclicLR, StageCyclicMomentum

@@ -1,6 +1,5 @@
 """StageStepLR: SSKD's LR 0.01 with x0.1 steps at 30/60/90 % of every stage, restarted."""
 import pytest
-import torch
 
 from mmstablekd.engine.schedulers import StageStepLR
 from conftest import staged_schedule, step_schedules as lrs
