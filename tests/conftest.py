@@ -1,10 +1,12 @@
 """Shared fixtures: a tiny image-classification data set that mmpretrain's own
-``CustomDataset`` reads, and override configs that point any repo config at it."""
+``CustomDataset`` reads, override configs that point any repo config at it, and a one-parameter
+optimizer that the scheduler tests step."""
 import importlib.util
 import os
 import os.path as osp
+import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, List, Sequence, Tuple, Union
 
 import numpy as np
 import pytest
@@ -16,6 +18,47 @@ TRAIN_PER_CLASS = 8
 TEST_PER_CLASS = 4
 
 os.environ.setdefault('OMP_NUM_THREADS', '2')
+# The quickstart/benchmark harness (tools/kdbench) is imported as the tools import it; appended,
+# so tools/test.py never shadows the standard library's ``test`` package.
+if str(REPO / 'tools') not in sys.path:
+    sys.path.append(str(REPO / 'tools'))
+
+
+def toy_optimizer(lr: float, optimizer: str = 'sgd', momentum: float = 0.0):
+    """A one-parameter optimizer for scheduler tests: SGD (with ``momentum``) or AdamW."""
+    import torch
+    param = [torch.nn.Parameter(torch.zeros(1))]
+    if optimizer == 'sgd':
+        return torch.optim.SGD(param, lr=lr, momentum=momentum)
+    return torch.optim.AdamW(param, lr=lr, betas=(0.9, 0.999))
+
+
+def staged_schedule(scheduler_cls, lr: float, epochs: int, epoch_length: int,
+                    num_stages: int, opt=None, **kw) -> tuple:
+    """``(optimizer, scheduler)``: ``scheduler_cls`` (a staged LR/momentum scheduler) built
+    per iteration from ``epochs`` epochs of ``epoch_length`` iterations, as the Runner
+    builds ``convert_to_iter_based`` schedulers; ``opt`` defaults to :func:`toy_optimizer`."""
+    opt = opt or toy_optimizer(lr)
+    sched = scheduler_cls.build_iter_from_epoch(
+        opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
+        epoch_length=epoch_length, **kw)
+    return opt, sched
+
+
+def step_schedules(opt, scheds, n: int, keys: Sequence[str] = ('lr', )
+                   ) -> Union[List[float], Tuple[List[float], ...]]:
+    """Step ``opt`` and ``scheds`` (one scheduler or a list) ``n`` times, recording each
+    ``keys`` entry of the first param group before every step; one list per key (a single
+    list for one key)."""
+    scheds = scheds if isinstance(scheds, (list, tuple)) else [scheds]
+    out = tuple([] for _ in keys)
+    for _ in range(n):
+        for values, key in zip(out, keys):
+            values.append(opt.param_groups[0][key])
+        opt.step()
+        for s in scheds:
+            s.step()
+    return out[0] if len(keys) == 1 else out
 
 
 def load_tool(name: str):

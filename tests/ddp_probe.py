@@ -6,13 +6,9 @@ import os.path as osp
 import torch
 from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmpretrain.utils import get_ori_model
 
 from mmstablekd.registry import HOOKS
-
-
-def _bare(model):
-    return model.module if is_model_wrapper(model) else model
 
 
 @HOOKS.register_module(force=True)
@@ -25,11 +21,11 @@ class DDPProbeHook(Hook):
     def before_train(self, runner):
         self.path = osp.join(runner.work_dir, f'probe_rank{get_rank()}.jsonl')
         open(self.path, 'w').close()
-        stem = _bare(runner.model).student.backbone.conv1
+        stem = get_ori_model(runner.model).student.backbone.conv1
         stem.register_forward_hook(lambda m, a, out: setattr(self, 'dtype', str(out.dtype)))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        model = _bare(runner.model)
+        model = get_ori_model(runner.model)
         record = dict(iter=runner.iter, stage=getattr(model, 'stage', None),
                       world_size=get_world_size(), dtype=getattr(self, 'dtype', None),
                       wrapped=type(runner.model).__name__,
@@ -38,7 +34,7 @@ class DDPProbeHook(Hook):
             f.write(json.dumps(record) + '\n')
 
     def after_train(self, runner):
-        torch.save(_bare(runner.model).student.state_dict(),
+        torch.save(get_ori_model(runner.model).student.state_dict(),
                    osp.join(runner.work_dir, f'student_rank{get_rank()}.pth'))
 
 

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from mmstablekd.apis import benchmark as bm
-from mmstablekd.apis.quickstart import CONFIG_DIR, RunRecord
+from kdbench import benchmark as bm
+from kdbench.methods import config_dir
+from kdbench.quickstart import RunRecord
 from mmstablekd.datasets.digits import write_digits_dataset
 
 
@@ -21,8 +22,8 @@ def test_peak_tensor_memory_counts_live_storages():
 def test_time_train_steps_returns_structured_rows(tmp_path):
     root = tmp_path / 'digits'
     write_digits_dataset(root)
-    methods = [('KD', str(CONFIG_DIR / 'kd_r18_r34_digits.py')),
-               ('StableKD-5/2', str(CONFIG_DIR / 'stablekd_5-2_r18_r34_digits.py'))]
+    methods = [('KD', str(config_dir() / 'kd_r18_r34_digits.py')),
+               ('StableKD-5/2', str(config_dir() / 'stablekd_5-2_r18_r34_digits.py'))]
     rows = bm.time_train_steps(methods, data_root=str(root), rounds=2, inner=1, warmup=1)
     keys = [(r['method'], r['stage']) for r in rows]
     assert keys == [('KD', None), (bm.PLAIN, None),

@@ -3,8 +3,9 @@ rows' class-balanced subset, and the paper-size timing inputs."""
 import pytest
 import torch
 
-from mmstablekd.apis import benchmark as bm
-from mmstablekd.apis.quickstart import CONFIG_DIR, RunRecord, build_run_cfg
+from kdbench import benchmark as bm
+from kdbench.methods import config_dir
+from kdbench.quickstart import RunRecord, build_run_cfg
 
 
 def run(method, curve, seed=0):
@@ -53,13 +54,13 @@ def test_median_curve_is_per_epoch_over_seeds():
 
 
 def test_low_data_runs_train_on_a_class_balanced_subset(tmp_path):
-    cfg = build_run_cfg(str(CONFIG_DIR / 'kd_r18_r34_digits.py'), 0, 3, str(tmp_path / 'w'),
+    cfg = build_run_cfg(str(config_dir() / 'kd_r18_r34_digits.py'), 0, 3, str(tmp_path / 'w'),
                         'data/digits', 'teacher.pth', train_fraction=0.1)
     ds = cfg.train_dataloader.dataset
     assert ds.type == 'ClassBalancedSubset' and ds.fraction == 0.1 and ds.seed == 0
     assert ds.dataset.type == 'LocalCustomDataset' and ds.dataset.data_root == 'data/digits'
     assert cfg.val_dataloader.dataset.type == 'LocalCustomDataset'  # validation on the full split
-    full = build_run_cfg(str(CONFIG_DIR / 'kd_r18_r34_digits.py'), 0, 3, str(tmp_path / 'w'),
+    full = build_run_cfg(str(config_dir() / 'kd_r18_r34_digits.py'), 0, 3, str(tmp_path / 'w'),
                          'data/digits', 'teacher.pth', train_fraction=1.0)
     assert full.train_dataloader.dataset.type == 'LocalCustomDataset'
 

@@ -11,7 +11,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import mmstablekd  # noqa: F401
-from mmstablekd.apis import benchmark as bm
+from kdbench import benchmark as bm
+from kdbench import methods as mt
 from mmstablekd.datasets.digits import write_digits_dataset
 from mmstablekd.models.utils.default_boundaries import default_boundaries
 from mmstablekd.registry import MODELS
@@ -262,11 +263,11 @@ def digits_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.mark.parametrize('name,config', bm.CRD_METHODS)
+@pytest.mark.parametrize('name,config', [(m.name, m.config) for m in mt.rows(mt.CRD)])
 def test_digits_suite_configs_take_a_training_step(name, config, digits_root):
     """The digits versions of configs/*/resnet20_r56_cifar100.py: ResNet-20 student (and
     ResNet-56 teacher from the checkpoint ensure_teacher writes), 10 classes, one step."""
-    path = str(bm.CONFIG_DIR / config)
+    path = str(mt.config_dir() / config)
     staged = 'sskd' in config or 'stablekd' in config  # the step runs their first stage
     model, optim_wrapper, cfg = bm.build_method(path, stage=0 if staged else None)
     nets = [model.student, model.teacher] if hasattr(model, 'teacher') else [model]
@@ -274,7 +275,7 @@ def test_digits_suite_configs_take_a_training_step(name, config, digits_root):
     assert all(type(n.backbone).__name__ == 'CifarResNet' for n in nets)
     assert all(n.head.num_classes == 10 for n in nets)
     if hasattr(model, 'teacher'):
-        teacher_cfg = Config.fromfile(bm.CONFIG_DIR / bm.CRD_TEACHER[1])
+        teacher_cfg = Config.fromfile(mt.config_dir() / mt.TEACHERS[mt.CRD][1])
         assert cfg.model.teacher_ckpt == (f'work_dirs/quickstart_crd_teacher_r56_digits/'
                                           f'epoch_{teacher_cfg.train_cfg.max_epochs}.pth')
         assert cfg.model.teacher == teacher_cfg.model
@@ -296,11 +297,11 @@ def test_crd_suite_trains_the_r56_teacher_then_every_method(monkeypatch):
     monkeypatch.setattr(bm, 'ensure_teacher', fake_teacher)
     monkeypatch.setattr(bm, 'convergence', fake_convergence)
     records, teacher, notes = bm.crd_suite([4, 8], [0], 'data', 'work', 'out', print)
-    assert calls['teacher'] == bm.CRD_TEACHER and teacher.final_top1 == 90.0
+    assert calls['teacher'] == mt.TEACHERS[mt.CRD] and teacher.final_top1 == 90.0
     methods, budgets, seeds, ckpt = calls['convergence']
-    assert [n for n, _ in methods] == ['Student (scratch)', 'KD', 'DIST', 'SSKD',
-                                       'StableKD-4/2']
-    assert all(Path(c).is_file() for _, c in methods)
+    assert [m.name for m in methods] == ['Student (scratch)', 'KD', 'DIST', 'SSKD',
+                                         'StableKD-4/2']
+    assert all((mt.config_dir() / m.config).is_file() for m in methods)
     assert (budgets, seeds, ckpt, notes) == ([4, 8], [0], 'ckpt.pth', ['note'])
 
 

@@ -157,3 +157,39 @@ def test_dist_gather_needs_process_group(monkeypatch):
 def test_bad_student_config():
     with pytest.raises(TypeError, match='model.student must be a model config dict'):
         MODELS.build(dict(type='VanillaKD', student='resnet18', teacher=classifier(34)))
+
+
+def test_generic_logit_distiller_passes_data_samples_to_a_target_aware_loss():
+    """MMRazor's contract: a loss whose forward is (preds_S, preds_T, data_samples) gets the
+    batch's samples (labels), a two-argument loss does not; no distiller of its own needed."""
+    import torch.nn as nn
+    seen = {}
+
+    class TargetAware(nn.Module):
+        def forward(self, preds_S, preds_T, data_samples):
+            seen['labels'] = torch.cat([s.gt_label for s in data_samples])
+            return (preds_S - preds_T).pow(2).mean()
+
+    MODELS.register_module(name='_TargetAwareTestLoss', module=TargetAware)
+    try:
+        model = build('LogitDistiller', distill_loss=dict(type='_TargetAwareTestLoss'),
+                      ce_weight=0.5, loss_name='loss_ta')
+        x, samples, labels = batch()
+        losses = model.loss(x, samples)
+        assert torch.equal(seen['labels'], labels) and set(losses) >= {'loss_cls', 'loss_ta'}
+        kd = build('LogitDistiller', distill_loss=dict(type='KDLoss', tau=2.0))
+        assert not kd._loss_takes_samples and 'loss_distill' in kd.loss(x, samples)
+    finally:
+        MODELS.module_dict.pop('_TargetAwareTestLoss')
+
+
+@pytest.mark.parametrize('kw,exc,match', [
+    (dict(ce_weight=-1), ValueError, 'model.ce_weight must be >= 0'),
+    (dict(ce_weight=float('nan')), ValueError, 'model.ce_weight must be a finite number'),
+    (dict(loss_name='kd'), ValueError, 'model.loss_name must start with "loss_"'),
+    (dict(distill_loss='KDLoss'), TypeError, 'model.distill_loss must be a loss config'),
+])
+def test_generic_logit_distiller_bad_configs(kw, exc, match):
+    kw = dict(dict(distill_loss=dict(type='KDLoss')), **kw)
+    with pytest.raises(exc, match=match):
+        build('LogitDistiller', **kw)

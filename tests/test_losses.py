@@ -212,3 +212,28 @@ def test_feature_mse_is_elementwise_mean():
     s, t = torch.randn(2, 3, 4, 4), torch.randn(2, 3, 4, 4)
     loss = MODELS.build(dict(type='FeatureMSELoss', loss_weight=2.0))(s, t)
     assert loss.item() == pytest.approx(2.0 * ((s - t)**2).mean().item(), rel=1e-6)
+
+
+@pytest.mark.parametrize('loss_type', ['KDLoss', 'DISTLoss', 'FeatureMSELoss',
+                                       'FeatureL2Loss'])
+@pytest.mark.parametrize('weight', [-5.0, -1, float('nan'), float('inf'), float('-inf')])
+def test_every_loss_refuses_a_negative_or_non_finite_weight_at_build(loss_type, weight):
+    """One shared validator: a negative weight would train away from the teacher, a NaN or
+    infinite one poisons every step; the message names the loss and the field."""
+    with pytest.raises(ValueError, match=f'{loss_type}.loss_weight must be'):
+        MODELS.build(dict(type=loss_type, loss_weight=weight))
+
+
+@pytest.mark.parametrize('loss_type', ['KDLoss', 'DISTLoss'])
+@pytest.mark.parametrize('tau', [0, -1.0, float('nan'), float('inf')])
+def test_every_logit_loss_refuses_a_bad_temperature(loss_type, tau):
+    with pytest.raises(ValueError, match=f'{loss_type}.tau must be'):
+        MODELS.build(dict(type=loss_type, tau=tau))
+
+
+def test_non_numbers_are_refused_as_type_and_value_errors():
+    from mmstablekd.models.utils.checks import NotANumberError
+    for bad in ('1.0', True, None):
+        with pytest.raises(NotANumberError, match='FeatureMSELoss.loss_weight must be a number'):
+            MODELS.build(dict(type='FeatureMSELoss', loss_weight=bad))
+    assert issubclass(NotANumberError, TypeError) and issubclass(NotANumberError, ValueError)

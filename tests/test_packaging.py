@@ -108,11 +108,17 @@ INSTALLED_CHECK = textwrap.dedent('''
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)  # mmengine's root registry, as the Runner does
     assert type(model).__name__ == 'StableKD' and model.num_recompositions == 2
-    from mmstablekd.apis.quickstart import available_methods
-    methods = available_methods()
-    for _, config in methods:
-        assert Path(config).is_relative_to(pkg / '.mim' / 'configs'), config
-    assert Config.fromfile(methods[1][1]).model.type == 'VanillaKD'  # KD: 3 levels of bases
+    # the quickstart/benchmark harness ships with the tools and reads the package's configs
+    sys.path.append(str(pkg / '.mim' / 'tools'))
+    from kdbench.methods import config_dir, select
+    assert config_dir().is_relative_to(pkg / '.mim' / 'configs'), config_dir()
+    methods = select()
+    assert Config.fromfile(config_dir() / methods[1].config).model.type == 'VanillaKD'
+    assert not (pkg / 'apis' / 'quickstart.py').exists()  # not part of the library
+    import subprocess
+    help_text = subprocess.run([sys.executable, str(pkg / '.mim' / 'tools' / 'quickstart.py'),
+                                '--help'], capture_output=True, text=True, check=True).stdout
+    assert '(default: 6)' in help_text, help_text
     print('installed-ok', mmstablekd.__version__)
 ''')
 

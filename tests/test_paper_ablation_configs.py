@@ -60,11 +60,9 @@ def test_k_n_configs_cycle_lr_and_momentum_per_stage(config):
 
 def test_deploy_config_is_what_the_heterogeneous_run_exports():
     from mmstablekd.registry import MODELS
-    from mmstablekd.utils.student_export import student_deploy_meta
     cfg, model = build('configs/stablekd/resnet18-w32_r34_cifar100.py')
     assert model.partition_str(2) == '{1234}{5}' and model.deploy_boundaries == (3, )
-    exported = student_deploy_meta(cfg.model.student.to_dict(),
-                                   model.deployed_projectors())['model']
+    exported = model.student_deploy()['model']  # what the distiller exports
     deploy = Config.fromfile(REPO / 'configs/stablekd/resnet18-w32_r34_cifar100_deploy.py')
     assert deploy.model.to_dict() == Config(dict(model=exported)).model.to_dict()
     plain = MODELS.build(deploy.model)

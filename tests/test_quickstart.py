@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mmstablekd.apis import quickstart as qs
+from kdbench import methods as mt
+from kdbench import quickstart as qs
 from mmstablekd.datasets.digits import load_digits_arrays, split_indices, write_digits_dataset
 
 
@@ -67,9 +68,9 @@ def test_mmpretrain_custom_dataset_reads_the_digits(digits_root):
 
 
 def test_every_quickstart_method_has_a_config():
-    assert [n for n, _ in qs.available_methods()] == [n for n, _ in qs.METHODS]
+    assert mt.select() == mt.rows(mt.QUICKSTART)
     with pytest.raises(ValueError, match='unknown method'):
-        qs.available_methods(['NoSuchKD'])
+        mt.select(['NoSuchKD'])
 
 
 def test_quickstart_runs_end_to_end(digits_root, tmp_path):
@@ -106,7 +107,7 @@ def test_quickstart_runs_end_to_end(digits_root, tmp_path):
 
 
 def test_stage_timeline_plot(tmp_path):
-    from mmstablekd.visualization.plots import plot_stage_timeline
+    from kdbench.plots import plot_stage_timeline
     rec = qs.RunRecord('StableKD-5/2', 0, 3, val_top1=[50.0, 80.0, 90.0])
     for it in range(30):
         rec.iter_epoch.append(it / 10)
@@ -116,3 +117,72 @@ def test_stage_timeline_plot(tmp_path):
     path = plot_stage_timeline(rec, str(tmp_path / 'timeline.png'))
     with Image.open(path) as im:
         assert im.format == 'PNG' and im.size[0] > 800
+
+
+@pytest.mark.parametrize('row', mt.METHODS, ids=lambda m: f'{m.name}:{m.config}')
+def test_method_table_minimum_epochs_are_the_configs_stage_counts(row):
+    """Each row's ``min_epochs`` is the number of training stages of the model its config
+    builds (the budget below which the stage hook refuses to train)."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmstablekd.registry import MODELS
+    cfg = Config.fromfile(mt.config_dir() / row.config)
+    if 'teacher_ckpt' in cfg.model:
+        cfg.model.teacher_ckpt = None
+    init_default_scope('mmpretrain')
+    model = MODELS.build(cfg.model)
+    assert row.min_epochs == int(getattr(model, 'num_stages', 1))
+    assert row.colour and row.parts
+
+
+def test_every_part_has_unique_names_and_a_teacher():
+    for part in (mt.QUICKSTART, mt.TIMING, mt.CRD):
+        names = [m.name for m in mt.rows(part)]
+        assert len(names) == len(set(names)) and part in mt.TEACHERS
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(methods=['SSKD'], epochs=3), r'--epochs 3 is too few for SSKD \(>= 5\).*--epochs 5'),
+    (dict(methods=['NoSuchKD']), 'unknown method'),
+    (dict(epochs=0), '--epochs must be a positive integer'),
+    (dict(seeds=[]), '--seeds needs at least one seed'),
+    (dict(teacher_epochs=0), '--teacher-epochs must be a positive integer'),
+])
+def test_quickstart_arguments_are_checked_before_training(kwargs, match, tmp_path):
+    args = dict(methods=None, epochs=6, seeds=[0], data_root=str(tmp_path / 'd'),
+                work_root=str(tmp_path / 'w'), out_dir=str(tmp_path / 'o'))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        qs.run_comparison(**args, progress=pytest.fail)  # fails before any progress line
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_quickstart_refuses_a_folder_below_a_file(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    with pytest.raises(ValueError, match='--out-dir .* is a file, not a folder'):
+        qs.check_arguments(None, 6, [0], str(tmp_path / 'd'), str(tmp_path / 'w'),
+                           str(tmp_path / 'file' / 'out'))
+
+
+def test_readme_wheel_command_is_refused_up_front_with_what_to_run(tmp_path, capsys,
+                                                                   monkeypatch):
+    """`tools/quickstart.py --epochs 3 --seeds 0` (README): SSKD needs 5 epochs; the tool says
+    so and which methods fit, before writing data or training anything."""
+    from conftest import load_tool
+    tool = load_tool('quickstart')
+    monkeypatch.chdir(tmp_path)
+    assert tool.main(['--epochs', '3', '--seeds', '0']) == 2
+    err = capsys.readouterr().err
+    assert 'too few for SSKD (>= 5)' in err and '--epochs 5' in err
+    assert "'StableKD-5/2'" in err  # a selection that fits 3 epochs
+    assert not any(tmp_path.iterdir())
+
+
+def test_quickstart_help_shows_defaults(capsys):
+    from conftest import load_tool
+    with pytest.raises(SystemExit):
+        load_tool('quickstart').parse_args(['--help'])
+    out = ' '.join(capsys.readouterr().out.split())
+    for default in ('(default: 6)', '(default: [0, 1, 2])', '(default: data/digits)',
+                    '(default: work_dirs/quickstart)', "'SSKD' (>= 5 epochs)"):
+        assert default in out, default

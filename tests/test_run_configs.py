@@ -23,8 +23,9 @@ def test_config_checkpoints_every_epoch_and_guards_the_run(config):
 
 
 def test_quickstart_api_saves_only_the_final_checkpoint(tmp_path):
-    from mmstablekd.apis.quickstart import CONFIG_DIR, build_run_cfg
-    cfg = build_run_cfg(str(CONFIG_DIR / 'kd_r18_r34_digits.py'), 0, 2, str(tmp_path),
+    from kdbench.methods import config_dir
+    from kdbench.quickstart import build_run_cfg
+    cfg = build_run_cfg(str(config_dir() / 'kd_r18_r34_digits.py'), 0, 2, str(tmp_path),
                         str(tmp_path / 'data'))
     assert cfg.default_hooks.checkpoint == dict(type='CheckpointHook', interval=-1,
                                                 save_last=True)

@@ -12,8 +12,7 @@ from mmengine.logging import MMLogger
 import mmstablekd  # noqa: F401  (registers the components)
 from mmstablekd.engine.hooks import StudentCheckpointHook
 from mmstablekd.registry import MODELS
-from mmstablekd.utils.student_export import (convert_checkpoint, model_config_path,
-                                             student_deploy_meta)
+from mmstablekd.utils.student_export import convert_checkpoint, model_config_path
 from test_stablekd_semantics import BOUNDARIES, batch, build, capture, classifier, touched_blocks
 
 
@@ -139,9 +138,8 @@ def test_exported_projected_student_predicts_exactly_like_the_distiller(tmp_path
     StudentCheckpointHook().before_save_checkpoint(
         fake_runner(model, tmp_path, student_cfg), full)
     deploy = full['meta']['student_deploy']
-    assert deploy['rename'] == student_deploy_meta(student_cfg,
-                                                   model.deployed_projectors())['rename']
-    assert deploy['rename'] == {'projectors.3.': 'boundary_projectors.0.'}
+    assert deploy == model.student_deploy()  # the distiller's own recipe, recorded as is
+    assert deploy['rename'] == model.deploy_rename() == {'projectors.3.': 'boundary_projectors.0.'}
     src, dst = tmp_path / 'epoch_1.pth', tmp_path / 'out' / 'student.pth'
     torch.save(full, src)
     report = convert_checkpoint(str(src), str(dst))

@@ -7,6 +7,7 @@ import torch
 from mmengine.logging import MMLogger
 
 from mmstablekd.engine.schedulers import StageCyclicLR
+from conftest import staged_schedule, step_schedules as lrs
 
 LR = 0.05
 BASE, PEAK = 3e-3 * LR, 10 * LR
@@ -15,20 +16,7 @@ BASE, PEAK = 3e-3 * LR, 10 * LR
 def make(epochs=6, epoch_length=10, num_stages=3, **kw):
     kw.setdefault('base_ratio', 3e-3)  # the paper's range, as the shipped configs state it
     kw.setdefault('peak_ratio', 10.0)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
-    sched = StageCyclicLR.build_iter_from_epoch(
-        opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
-        epoch_length=epoch_length, **kw)
-    return opt, sched
-
-
-def lrs(opt, sched, n):
-    out = []
-    for _ in range(n):
-        out.append(opt.param_groups[0]['lr'])
-        opt.step()
-        sched.step()
-    return out
+    return staged_schedule(StageCyclicLR, LR, epochs, epoch_length, num_stages, **kw)
 
 
 def test_lr_at_chosen_iterations():

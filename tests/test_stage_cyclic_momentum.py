@@ -1,33 +1,24 @@
 """StageCyclicMomentum: PyTorch CyclicLR's momentum cycle (0.9 <-> 0.8, inverse to the LR) per
 StableKD stage, amplitude halving, exact after a resume."""
 import pytest
-import torch
 
+from conftest import staged_schedule, step_schedules, toy_optimizer
 from mmstablekd.engine.schedulers import StageCyclicLR, StageCyclicMomentum
 
 LR, M_BASE, M_MAX = 0.05, 0.8, 0.9
 
 
 def make(epochs=6, epoch_length=10, num_stages=3, optimizer='sgd', **kw):
-    param = [torch.nn.Parameter(torch.zeros(1))]
-    opt = (torch.optim.SGD(param, lr=LR, momentum=0.9) if optimizer == 'sgd'
-           else torch.optim.AdamW(param, lr=LR, betas=(0.9, 0.999)))
-    args = dict(num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
-                epoch_length=epoch_length)
-    lr = StageCyclicLR.build_iter_from_epoch(opt, base_ratio=3e-3, peak_ratio=10.0, **args)
-    mom = StageCyclicMomentum.build_iter_from_epoch(opt, **args, **kw)
+    opt, lr = staged_schedule(StageCyclicLR, LR, epochs, epoch_length, num_stages,
+                              opt=toy_optimizer(LR, optimizer, momentum=0.9),
+                              base_ratio=3e-3, peak_ratio=10.0)
+    _, mom = staged_schedule(StageCyclicMomentum, LR, epochs, epoch_length, num_stages,
+                             opt=opt, **kw)
     return opt, lr, mom
 
 
 def run(opt, scheds, n):
-    lrs, moms = [], []
-    for _ in range(n):
-        lrs.append(opt.param_groups[0]['lr'])
-        moms.append(opt.param_groups[0]['momentum'])
-        opt.step()
-        for s in scheds:
-            s.step()
-    return lrs, moms
+    return step_schedules(opt, scheds, n, keys=('lr', 'momentum'))
 
 
 def test_momentum_over_the_stages_is_inverse_to_the_lr():

@@ -1,27 +1,14 @@
 """StageStepLR: SSKD's LR 0.01 with x0.1 steps at 30/60/90 % of every stage, restarted."""
 import pytest
-import torch
 
 from mmstablekd.engine.schedulers import StageStepLR
+from conftest import staged_schedule, step_schedules as lrs
 
 LR = 0.01
 
 
 def make(epochs=10, epoch_length=10, num_stages=5, **kw):
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
-    sched = StageStepLR.build_iter_from_epoch(
-        opt, num_stages=num_stages, begin=0, end=epochs, by_epoch=True,
-        epoch_length=epoch_length, **kw)
-    return opt, sched
-
-
-def lrs(opt, sched, n):
-    out = []
-    for _ in range(n):
-        out.append(opt.param_groups[0]['lr'])
-        opt.step()
-        sched.step()
-    return out
+    return staged_schedule(StageStepLR, LR, epochs, epoch_length, num_stages, **kw)
 
 
 def expected_lr(it, stage_len):

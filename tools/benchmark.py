@@ -9,7 +9,8 @@ on the same batch, as ratios to vanilla KD, and our KD step vs a plain-PyTorch K
 digits size (16x16, width 16, batch 32, on --digits-device) and at paper size (full-width
 ResNet_CIFAR-34 -> 18, 32x32, batch 64, on --device: CUDA when available).
 Writes a markdown report (default benchmarks/results.md) that starts with this exact command.
-The logic lives in :mod:`mmstablekd.apis.benchmark`.
+The logic lives in :mod:`kdbench.benchmark` (next to this file), the methods in
+:mod:`kdbench.methods` and the targets the report checks in :mod:`kdbench.targets`.
 
     python tools/benchmark.py                                  # everything, defaults
     python tools/benchmark.py --skip-convergence               # timing only
@@ -31,8 +32,9 @@ os.environ.setdefault('OMP_NUM_THREADS', '1')
 import torch  # noqa: E402
 from mmengine.utils.dl_utils import collect_env  # noqa: E402
 
-from mmstablekd.apis import benchmark as bm  # noqa: E402
-from mmstablekd.apis.quickstart import available_methods, ensure_teacher  # noqa: E402
+from kdbench import benchmark as bm  # noqa: E402
+from kdbench.methods import QUICKSTART, select  # noqa: E402
+from kdbench.quickstart import ensure_teacher  # noqa: E402
 from mmstablekd.datasets.digits import write_digits_dataset  # noqa: E402
 
 
@@ -40,7 +42,8 @@ DEFAULT_OUT = 'benchmarks/results.md'
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--out', default=DEFAULT_OUT, help='markdown report')
     p.add_argument('--methods', nargs='+', default=None,
                    help='convergence methods (quickstart names); default: all')
@@ -124,7 +127,7 @@ def paper_timing(args, say) -> list:
 
 def convergence_rows(args, say) -> list:
     """One convergence section per data fraction (markdown lines)."""
-    selected = available_methods(args.methods)
+    selected = select(args.methods, QUICKSTART)
     teacher_ckpt, teacher = ensure_teacher(args.data_root, args.work_root, say)
     parts = []
     for fraction in args.fractions:
@@ -155,6 +158,9 @@ def convergence_rows(args, say) -> list:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    select(args.methods, QUICKSTART)  # unknown names fail now, not after the timing parts
+    if args.paper_methods:
+        bm.paper_methods(args.paper_methods)
     torch.set_num_threads(args.threads)
     say_t0 = time.perf_counter()
 

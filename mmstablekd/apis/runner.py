@@ -231,8 +231,10 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     Then, reading the merged config: distiller configs are evaluated on their pure student. A
     distillation checkpoint carries the teacher weights itself, so ``model.teacher_ckpt`` is
     not loaded; a student-only checkpoint (keys ``backbone.*`` ..., e.g.
-    ``student_epoch_60.pth``) is evaluated with the config's ``model.student`` so its weights
-    cannot silently fail to match. Last, ``--tta`` wraps that model in the config's
+    ``student_epoch_60.pth``, written by the distiller's ``export_student``) is evaluated with
+    the model config it carries (a student that keeps deployed projectors) or else the
+    config's ``model.student``, so its weights cannot silently fail to match. Last, ``--tta``
+    wraps that model in the config's
     ``tta_model`` (default: mmpretrain's ``AverageClsScoreTTA``) over ``tta_pipeline``
     (default: the test pipeline with and without a horizontal flip).
     """
@@ -251,11 +253,11 @@ def build_test_cfg(args: argparse.Namespace) -> Config:
     _merge_cfg_options(cfg, args)
     model = cfg.model
     if 'student' in model and 'teacher' in model:
-        if _is_student_only(cfg.load_from):
-            student = model.student
-            cfg.model = student
-        else:
+        exported = _exported_student_cfg(cfg.load_from)
+        if exported is None:
             model.teacher_ckpt = None
+        else:
+            cfg.model = exported or model.student
     if args.tta:
         _wrap_tta(cfg)
     return cfg
@@ -334,9 +336,17 @@ def _wrap_tta(cfg: Config) -> None:
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
-def _is_student_only(path: str) -> bool:
-    state = state_dict_of(load_checkpoint_file(path), f'checkpoint {path!r}')
-    return not any(k.startswith(STUDENT_PREFIX) for k in state)
+def _exported_student_cfg(path: str) -> Optional[dict]:
+    """None for a distillation checkpoint (``student.*`` keys); for an exported student (what
+    a distiller's ``export_student`` wrote), the model config it carries (``meta['model']``,
+    e.g. a student that keeps deployed projectors), or ``{}`` if it is the plain student."""
+    checkpoint = load_checkpoint_file(path)
+    state = state_dict_of(checkpoint, f'checkpoint {path!r}')
+    if any(k.startswith(STUDENT_PREFIX) for k in state):
+        return None
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    model = meta.get('model') if isinstance(meta, dict) else None
+    return ConfigDict(model) if isinstance(model, dict) else {}
 
 
 def run_test(cfg: Config, out: Optional[str] = None) -> dict:

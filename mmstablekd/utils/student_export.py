@@ -13,11 +13,14 @@ export, and none of the training state (optimizer, schedulers, message hub):
   checkpoint works too, with ``prefix='backbone.'``.) An mmpretrain Swin backbone is written
   in mmdet's Swin layout instead (:mod:`mmstablekd.utils.swin_convert`).
 
-A StableKD student whose projectors stay deployed (a projector on a boundary active in the
-last stage) is exported with them: the distiller checkpoint's ``meta['student_deploy']``
-(written by ``StudentCheckpointHook``, see :func:`student_deploy_meta`) names the projector
-weights to keep (``projectors.3.*`` -> ``boundary_projectors.0.*``) and the model config
-(``BoundaryProjectedClassifier``) that loads them; the exported ``meta['model']`` holds it.
+A student that keeps some of the distiller's helper modules at deployment (StableKD's
+projectors on boundaries active in the last stage) is exported with them: the distiller
+checkpoint's ``meta['student_deploy']`` -- what the distiller's own ``student_deploy()``
+returned, recorded by ``StudentCheckpointHook`` -- names the weights to keep with their
+exported prefixes (``rename``) and the model config that loads them (``model``); the exported
+``meta['model']`` holds it. This module only applies that recipe: which modules deploy and how
+they are named is the distiller's business (``BaseDistiller.export_student``), so a checkpoint
+file converts without building its model.
 
 :func:`convert_checkpoint` is what ``tools/convert_student.py`` runs: read (safely, see
 :mod:`mmstablekd.utils.checkpoint`) -> export -> check the weights are finite -> write, with an
@@ -108,34 +111,6 @@ def _state_dict_of(checkpoint) -> dict:
     if not isinstance(checkpoint, dict):
         raise CheckpointError(f'expected a checkpoint dict, got {type(checkpoint).__name__}')
     return checkpoint.get('state_dict', checkpoint)
-
-
-def student_deploy_meta(student_cfg: dict, projectors: List[dict],
-                        data_preprocessor: Optional[dict] = None) -> dict:
-    """What a distiller checkpoint records so its export keeps the deployed projectors.
-
-    Args:
-        student_cfg (dict): The student's model config (an ``ImageClassifier``).
-        projectors (list[dict]): ``StableKD.deployed_projectors()``: ``source`` (state-dict
-            prefix in the distiller), ``path`` and the ``BoundaryProjector`` arguments.
-        data_preprocessor (dict, optional): The distiller's preprocessor config, if it
-            overrides the student's.
-
-    Returns:
-        dict: ``model`` (a ``BoundaryProjectedClassifier`` config: the student config plus
-        ``boundary_projectors``) and ``rename`` (distiller prefix -> exported prefix).
-    """
-    if student_cfg.get('type') not in ('ImageClassifier', 'mmpretrain.ImageClassifier'):
-        raise CheckpointError('a student with deployed projectors must be an ImageClassifier '
-                              f'to export, got type={student_cfg.get("type")!r}')
-    model = copy.deepcopy(dict(student_cfg))
-    model['type'] = 'BoundaryProjectedClassifier'
-    if data_preprocessor:
-        model['data_preprocessor'] = copy.deepcopy(dict(data_preprocessor))
-    model['boundary_projectors'] = [{k: v for k, v in p.items() if k != 'source'}
-                                    for p in projectors]
-    rename = {p['source'] + '.': f'boundary_projectors.{i}.' for i, p in enumerate(projectors)}
-    return dict(model=model, rename=rename)
 
 
 def student_checkpoint(checkpoint: dict) -> Tuple[dict, List[str]]:

@@ -7,10 +7,10 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.hooks import Hook, LoggerHook
+from mmpretrain.utils import get_ori_model
 
 from mmstablekd.models.utils import get_submodule
 from mmstablekd.registry import HOOKS
-from .stablekd_stage_hook import unwrap
 
 
 @HOOKS.register_module()
@@ -107,7 +107,7 @@ class IBOEHook(Hook):
 
     def before_run(self, runner) -> None:
         """Resolve the module paths (a typo fails here, before training starts)."""
-        model = unwrap(runner.model)
+        model = get_ori_model(runner.model)
         for i, path in enumerate(self.module_paths):
             module = get_submodule(model, path, f'IBOEHook.module_paths[{i}]')
             params = [p for p in module.parameters() if p.requires_grad]

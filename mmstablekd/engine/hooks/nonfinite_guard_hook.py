@@ -6,9 +6,9 @@ from typing import Dict, List
 import torch
 from mmengine.dist import all_reduce, get_world_size
 from mmengine.hooks import Hook
+from mmpretrain.utils import get_ori_model
 
 from mmstablekd.registry import HOOKS
-from .stablekd_stage_hook import unwrap
 
 
 class NonFiniteError(RuntimeError):
@@ -111,7 +111,7 @@ class NonFiniteGuardHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         """Check the weights before the epoch's checkpoints are written."""
-        self._check_weights(runner, unwrap(runner.model).state_dict(),
+        self._check_weights(runner, get_ori_model(runner.model).state_dict(),
                             f'after epoch {runner.epoch + 1}')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

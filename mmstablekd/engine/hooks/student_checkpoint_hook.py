@@ -5,11 +5,11 @@ from typing import Optional
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
+from mmpretrain.utils import get_ori_model
 
+from mmstablekd.models.distillers.base import BaseDistiller
 from mmstablekd.registry import HOOKS
-from mmstablekd.utils.student_export import (model_config_path, student_checkpoint,
-                                             student_deploy_meta, write_model_config)
+from mmstablekd.utils.student_export import model_config_path, write_model_config
 
 
 @HOOKS.register_module()
@@ -22,12 +22,13 @@ class StudentCheckpointHook(Hook):
     text, as MMEngine's own checkpoints do. Written after the last epoch and every ``interval``
     epochs if ``interval`` is set, by the main process only (DDP ranks hold the same weights).
 
-    A StableKD student whose projectors stay deployed (``StableKD.deployed_projectors()``:
-    a projector on a boundary active in the last stage) is saved with them, as a
-    ``BoundaryProjectedClassifier`` whose config is written next to the checkpoint
-    (``student_epoch_{E}.py``) and into its ``meta['model']``. The hook also records that
-    export recipe in every regular checkpoint (``meta['student_deploy']``), so
-    ``tools/convert_student.py`` exports the same student from them.
+    The student is what the distiller's ``export_student()`` returns: a StableKD student
+    whose projectors stay deployed (a projector on a boundary active in the last stage) is
+    saved with them, as a ``BoundaryProjectedClassifier`` whose config is written next to the
+    checkpoint (``student_epoch_{E}.py``) and into its ``meta['model']``. The hook also records
+    the distiller's export recipe (``student_deploy()``) in every regular checkpoint
+    (``meta['student_deploy']``), so ``tools/convert_student.py`` exports the same student
+    from them.
 
     Args:
         interval (int, optional): Also save every ``interval`` epochs.
@@ -57,22 +58,18 @@ class StudentCheckpointHook(Hook):
             checkpoint.setdefault('meta', {})['student_deploy'] = deploy
 
     @staticmethod
-    def deploy_meta(runner) -> Optional[dict]:
-        """``student_deploy_meta`` of the runner's model, or None without deployed
-        projectors."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        projectors = model.deployed_projectors() if hasattr(model, 'deployed_projectors') \
-            else []
-        if not projectors:
-            return None
-        model_cfg = runner.cfg.get('model', {})
-        student_cfg = model_cfg.get('student')
-        if not isinstance(student_cfg, dict):
-            raise ValueError('StudentCheckpointHook: the student keeps deployed projectors, '
-                             'so its config (model.student) must be a config dict to export')
-        pre = model_cfg.get('data_preprocessor') or runner.cfg.get('data_preprocessor')
-        return student_deploy_meta(_plain_dict(student_cfg), projectors,
-                                   _plain_dict(pre) if pre else None)
+    def _distiller(runner) -> BaseDistiller:
+        model = get_ori_model(runner.model)
+        if not isinstance(model, BaseDistiller):
+            raise TypeError('StudentCheckpointHook needs a distiller model (an mmstablekd '
+                            f'BaseDistiller such as StableKD), got {type(model).__name__}')
+        return model
+
+    @classmethod
+    def deploy_meta(cls, runner) -> Optional[dict]:
+        """The distiller's export recipe (``student_deploy()``), or None when the student
+        deploys alone."""
+        return cls._distiller(runner).student_deploy()
 
     def save(self, runner) -> Optional[str]:
         """Write the student checkpoint of the current model; returns its path.
@@ -81,14 +78,7 @@ class StudentCheckpointHook(Hook):
         """
         if not is_main_process():
             return None
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        meta = self._meta(runner)
-        deploy = self.deploy_meta(runner)
-        if deploy:
-            meta['student_deploy'] = deploy
-        ckpt = dict(meta=meta,
-                    state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()})
-        exported, _ = student_checkpoint(ckpt)
+        exported = self._distiller(runner).export_student(self._meta(runner))
         path = osp.join(runner.work_dir, self.filename_tmpl.format(runner.epoch + 1))
         torch.save(exported, path)
         runner.logger.info(f'Saved student-only checkpoint to {path}')
@@ -105,8 +95,3 @@ class StudentCheckpointHook(Hook):
         if getattr(dataset, 'metainfo', None) is not None:
             meta['dataset_meta'] = dataset.metainfo
         return meta
-
-
-def _plain_dict(cfg) -> dict:
-    """A ``ConfigDict`` (or dict) as a plain dict (storable with ``weights_only`` loading)."""
-    return cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg)

@@ -1,6 +1,6 @@
 from .base import BaseDistiller
-from .logit_distillers import DIST, VanillaKD
+from .logit_distillers import DIST, LogitDistiller, VanillaKD
 from .sskd import SSKD
 from .stablekd import StableKD
 
-__all__ = ['BaseDistiller', 'DIST', 'SSKD', 'StableKD', 'VanillaKD']
+__all__ = ['BaseDistiller', 'DIST', 'LogitDistiller', 'SSKD', 'StableKD', 'VanillaKD']

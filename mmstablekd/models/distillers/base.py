@@ -1,7 +1,7 @@
 """What every mmstablekd distiller shares: building, loading and freezing the teacher."""
 import copy
 import os
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -12,6 +12,7 @@ from mmstablekd.registry import MODELS
 from mmstablekd.utils.checkpoint import load_checkpoint_file
 from mmstablekd.utils.strict_load import check_fits, state_dict_of
 from mmstablekd.utils.teacher_ckpt import missing_teacher_message
+from mmstablekd.utils.student_export import student_checkpoint
 from ..utils.frozen import HeldTeacherMixin
 from ..utils.teacher_preprocessor import build_teacher_preprocessor, ignored_teacher_statistics
 
@@ -39,6 +40,13 @@ class BaseDistiller(HeldTeacherMixin, BaseModel):
       other statistics or resolution gets ``teacher_data_preprocessor``, which re-normalises
       (and resizes) that same mixed batch for it (:meth:`teacher_inputs`).
     * ``mode='predict'`` / ``'tensor'`` run the pure student: validation measures the student.
+
+    **Export.** :meth:`export_student` returns the deployable student (state dict and, when
+    it differs from the plain student classifier, the model config that builds it); the
+    ``StudentCheckpointHook`` writes it and records :meth:`student_deploy` in every
+    checkpoint, so ``tools/convert_student.py`` exports the same student from a file without
+    building the model. A distiller whose student keeps some of its helper modules at
+    deployment (StableKD's projectors) lists them in :meth:`deployed_projectors`.
 
     Subclasses implement :meth:`loss`. A distiller that trains in stages names the hook that
     switches them in ``stage_hook``; a training step (:meth:`parse_losses`, which both the
@@ -76,6 +84,10 @@ class BaseDistiller(HeldTeacherMixin, BaseModel):
         if teacher_ckpt is not None and not isinstance(teacher_ckpt, str):
             raise TypeError(f'model.teacher_ckpt must be a path string or None, '
                             f'got {teacher_ckpt!r}')
+        # What the export needs to write the student's config (see student_deploy).
+        self._student_cfg = _plain_cfg(student) if isinstance(student, dict) else None
+        self._override_preprocessor = _plain_cfg(data_preprocessor) if data_preprocessor \
+            else None
         preprocessor = self._preprocessor_cfg(student, data_preprocessor)
         super().__init__(data_preprocessor=MODELS.build(copy.deepcopy(preprocessor)),
                          init_cfg=init_cfg)
@@ -151,6 +163,86 @@ class BaseDistiller(HeldTeacherMixin, BaseModel):
                 f'configs/ do).')
         return super().parse_losses(losses)
 
+    # ------------------------------------------------------------------ export
+    def deployed_projectors(self) -> List[dict]:
+        """Helper modules the deployed student keeps, each ``source`` (its state-dict prefix
+        in the distiller, e.g. ``'projectors.3'``), ``path`` (the student module it follows)
+        and the :class:`BoundaryProjector` arguments. None by default."""
+        return []
+
+    def deploy_rename(self) -> Dict[str, str]:
+        """Distiller prefix -> exported prefix of every deployed projector, e.g.
+        ``{'projectors.3.': 'boundary_projectors.0.'}``: the one place this rename is
+        written (the export applies it, loading an exported student reverses it)."""
+        return {p['source'] + '.': f'boundary_projectors.{i}.'
+                for i, p in enumerate(self.deployed_projectors())}
+
+    def student_deploy(self) -> Optional[dict]:
+        """How the deployed student differs from the plain student classifier.
+
+        Returns:
+            dict | None: None when the student deploys alone; else ``model`` (a
+            ``BoundaryProjectedClassifier`` config: the student's config plus its
+            ``boundary_projectors``) and ``rename`` (:meth:`deploy_rename`). Plain Python
+            values, stored in checkpoint metas as ``meta['student_deploy']``.
+
+        Raises:
+            ValueError: deployed projectors on a student given as a module (no config to
+                write) or not an ``ImageClassifier``.
+        """
+        projectors = self.deployed_projectors()
+        if not projectors:
+            return None
+        student = self._student_cfg
+        if student is None or student.get('type') not in ('ImageClassifier',
+                                                          'mmpretrain.ImageClassifier'):
+            kind = 'a module' if student is None else f'type={student.get("type")!r}'
+            raise ValueError('the student keeps deployed projectors, so model.student must be '
+                             f'an ImageClassifier config dict to export, got {kind}')
+        model = copy.deepcopy(student)
+        model['type'] = 'BoundaryProjectedClassifier'
+        if self._override_preprocessor:
+            model['data_preprocessor'] = copy.deepcopy(self._override_preprocessor)
+        model['boundary_projectors'] = [{k: v for k, v in p.items() if k != 'source'}
+                                        for p in projectors]
+        return dict(model=model, rename=self.deploy_rename())
+
+    def export_student(self, meta: Optional[dict] = None) -> dict:
+        """The deployable student of the current weights, as a plain checkpoint.
+
+        Args:
+            meta (dict, optional): Run identity to keep (``epoch``, ``iter``, ``cfg``,
+                ``dataset_meta`` ...; see :func:`~mmstablekd.utils.student_export.
+                student_checkpoint`).
+
+        Returns:
+            dict: ``{'meta': ..., 'state_dict': ...}`` with the student's keys
+            (``backbone.*``, ``neck.*``, ``head.*``, plus ``boundary_projectors.*`` when it
+            keeps projectors, then ``meta['model']`` is the config that builds it).
+        """
+        meta = dict(meta or {})
+        deploy = self.student_deploy()
+        if deploy:
+            meta['student_deploy'] = deploy
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        exported, _ = student_checkpoint(dict(meta=meta, state_dict=state))
+        return exported
+
+    # ------------------------------------------------------------------ stages
+    def hold_stage(self, stage: int, driver: str) -> None:
+        """Put a staged distiller into ``stage``, naming ``driver`` as what drives its stages.
+
+        For tools that pick the stage themselves (e.g. a benchmark that times every stage on
+        its own); in training, the config's stage hook does this (``stage_hook``).
+
+        Raises:
+            TypeError: the distiller does not train in stages.
+        """
+        if not hasattr(self, 'set_stage'):
+            raise TypeError(f'{type(self).__name__} does not train in stages')
+        self.set_stage(stage)
+        self.stage_driver = str(driver)
+
     def train(self, mode: bool = True) -> 'BaseDistiller':
         """Set train mode on the distiller; the teacher always stays in eval mode."""
         super().train(mode)
@@ -206,7 +298,8 @@ def _check_trainable_head(student: nn.Module) -> None:
                          'set model.student.head.distillation=False (the teacher may keep it)')
 
 
-def logit_loss(loss_fn: nn.Module, student_logits, teacher_logits, **kwargs) -> torch.Tensor:
+def logit_loss(loss_fn: nn.Module, student_logits, teacher_logits, *extra,
+               **kwargs) -> torch.Tensor:
     """``loss_fn`` between student and teacher logits, for heads with several outputs too.
 
     A head may return a tuple of (N, num_classes) logits (Conformer: CNN and transformer
@@ -217,14 +310,20 @@ def logit_loss(loss_fn: nn.Module, student_logits, teacher_logits, **kwargs) -> 
     s_list = list(student_logits) if isinstance(student_logits, (tuple, list)) else None
     t_list = list(teacher_logits) if isinstance(teacher_logits, (tuple, list)) else None
     if s_list is None and t_list is None:
-        return loss_fn(student_logits, teacher_logits, **kwargs)
+        return loss_fn(student_logits, teacher_logits, *extra, **kwargs)
     if s_list is None:
         s_list = [student_logits]
     if t_list is None or len(t_list) != len(s_list):
         mean = teacher_logits if t_list is None else torch.stack(t_list).mean(0)
         t_list = [mean] * len(s_list)
-    terms = [loss_fn(s, t, **kwargs) for s, t in zip(s_list, t_list)]
+    terms = [loss_fn(s, t, *extra, **kwargs) for s, t in zip(s_list, t_list)]
     return sum(terms) / len(terms)
+
+
+def _plain_cfg(cfg) -> dict:
+    """A ``ConfigDict`` (or dict) as a deep-copied plain dict (storable in a checkpoint meta
+    that loads with ``weights_only``)."""
+    return copy.deepcopy(cfg.to_dict() if hasattr(cfg, 'to_dict') else dict(cfg))
 
 
 def classifier_logits(classifier: nn.Module, inputs: torch.Tensor) -> torch.Tensor:

@@ -1,46 +1,42 @@
-"""Logit distillers: vanilla KD (Hinton et al.) and DIST (Huang et al.).
+"""Logit distillers: any logit loss (:class:`LogitDistiller`), vanilla KD and DIST.
 
-Both are ``weighted CE + a loss between student and teacher logits``; they differ only in
-the weights and the logit loss, so they share :class:`LogitDistiller`.
+Each is ``weighted CE + a loss between student and teacher logits``; vanilla KD (Hinton et
+al.) and DIST (Huang et al.) differ only in the weights and the logit loss, so they are
+:class:`LogitDistiller` with their paper's argument names. A new logit method needs only its
+loss: ``dict(type='LogitDistiller', distill_loss=dict(type='MyLoss', ...), ...)``.
 """
+import inspect
 from typing import Dict, List, Optional
 
 import torch
 
 from mmstablekd.registry import MODELS
 from ..utils.all_gather import check_gather_possible
+from ..utils.checks import check_number, check_temperature, check_weight
 from .base import BaseDistiller, head_loss, logit_loss
 
 
-def _check_range(value, field: str, low: float = 0.0, high: Optional[float] = None,
-                 strict: bool = False) -> float:
-    """``value`` as a float, or a clear error naming the config ``field``.
-
-    ``low <= value <= high`` (``low < value`` when ``strict``); ``high=None``: no upper bound.
-    """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f'{field} must be a number, got {value!r}')
-    too_low = value <= low if strict else value < low
-    if too_low or (high is not None and value > high):
-        if high is not None:
-            raise ValueError(f'{field} must be in [{low:g}, {high:g}], got {value}')
-        raise ValueError(f'{field} must be {">" if strict else ">="} {low:g}, got {value}')
-    return float(value)
-
-
+@MODELS.register_module()
 class LogitDistiller(BaseDistiller):
-    """``ce_weight * CE + distill_loss(student logits, teacher logits)``.
+    """``ce_weight * CE + distill_loss(student logits, teacher logits[, data_samples])``.
 
     The teacher (frozen, eval mode) runs once per batch without grad; the student runs once
     and its head computes its own task loss (so label smoothing / mixup targets configured on
     the student head apply). ``predict`` / ``tensor`` run the pure student.
 
+    The loss contract is MMRazor's: ``loss(preds_S, preds_T)``, or
+    ``loss(preds_S, preds_T, data_samples)`` when the loss's ``forward`` has a third
+    parameter named ``data_samples`` (a target-aware loss such as
+    :class:`~mmstablekd.models.losses.DKDLoss` reads the labels from them), so such a loss
+    plugs in without a distiller of its own.
+
     Args:
         student (dict): Student classifier config.
         teacher (dict): Teacher classifier config.
-        ce_weight (float): Weight of the student head's loss.
-        distill_loss (dict): Loss between (N, C) student and teacher logits.
+        ce_weight (float): Weight (>= 0) of the student head's loss. Defaults to 1.
+        distill_loss (dict): Loss between (N, C) student and teacher logits (see above).
         loss_name (str): Key of the distillation loss in the loss dict (``loss_*``).
+            Defaults to ``'loss_distill'``.
         teacher_ckpt (str, optional): Teacher checkpoint.
         data_preprocessor (dict, optional): Overrides the student's preprocessor.
         init_cfg (dict, optional): Init config.
@@ -51,20 +47,24 @@ class LogitDistiller(BaseDistiller):
     def __init__(self,
                  student: dict,
                  teacher: dict,
-                 ce_weight: float,
                  distill_loss: dict,
-                 loss_name: str,
+                 ce_weight: float = 1.0,
+                 loss_name: str = 'loss_distill',
                  teacher_ckpt: Optional[str] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  teacher_data_preprocessor: Optional[dict] = None) -> None:
         super().__init__(student, teacher, teacher_ckpt, data_preprocessor, init_cfg,
                          teacher_data_preprocessor=teacher_data_preprocessor)
-        if not loss_name.startswith('loss_'):
-            raise ValueError(f'loss_name must start with "loss_", got {loss_name!r}')
-        self.ce_weight = ce_weight
+        if not isinstance(loss_name, str) or not loss_name.startswith('loss_'):
+            raise ValueError(f'model.loss_name must start with "loss_", got {loss_name!r}')
+        if not isinstance(distill_loss, dict) or 'type' not in distill_loss:
+            raise TypeError('model.distill_loss must be a loss config dict with a "type" key, '
+                            f'got {distill_loss!r}')
+        self.ce_weight = check_weight(ce_weight, 'model.ce_weight')
         self.loss_name = loss_name
         self.distill_loss = MODELS.build(distill_loss)
+        self._loss_takes_samples = takes_data_samples(self.distill_loss)
 
     def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
         """Losses of one batch.
@@ -79,10 +79,19 @@ class LogitDistiller(BaseDistiller):
         """
         teacher_logits = self.teacher_logits(inputs)
         head_losses, student_logits = head_loss(self.student, inputs, data_samples)
+        extra = (data_samples, ) if self._loss_takes_samples else ()
         losses = {'loss_cls': self.ce_weight * head_losses.pop('loss'),
-                  self.loss_name: logit_loss(self.distill_loss, student_logits, teacher_logits)}
+                  self.loss_name: logit_loss(self.distill_loss, student_logits, teacher_logits,
+                                             *extra)}
         losses.update(head_losses)
         return losses
+
+
+def takes_data_samples(loss: torch.nn.Module) -> bool:
+    """Whether ``loss.forward`` has a third parameter named ``data_samples`` (MMRazor's
+    contract of target-aware logit losses)."""
+    params = list(inspect.signature(loss.forward).parameters)
+    return len(params) >= 3 and params[2] == 'data_samples'
 
 
 @MODELS.register_module()
@@ -128,8 +137,8 @@ class VanillaKD(LogitDistiller):
                  init_cfg: Optional[dict] = None,
                  teacher_data_preprocessor: Optional[dict] = None,
                  kd_mode: str = 'kl') -> None:
-        alpha = _check_range(alpha, 'model.alpha', 0.0, 1.0)
-        tau = _check_range(tau, 'model.tau', strict=True)
+        alpha = check_number(alpha, 'model.alpha', 0.0, 1.0)
+        tau = check_temperature(tau, 'model.tau')
         if kd_mode not in ('kl', 'binary_kl'):
             raise ValueError(f"model.kd_mode must be 'kl' or 'binary_kl', got {kd_mode!r}")
         super().__init__(student, teacher, ce_weight=1.0 - alpha,
@@ -186,11 +195,11 @@ class DIST(LogitDistiller):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None,
                  teacher_data_preprocessor: Optional[dict] = None) -> None:
-        alpha = _check_range(alpha, 'model.alpha')
-        beta = _check_range(beta, 'model.beta')
-        gamma = _check_range(gamma, 'model.gamma')
-        tau = _check_range(tau, 'model.tau', strict=True)
-        loss_weight = _check_range(loss_weight, 'model.loss_weight')
+        alpha = check_weight(alpha, 'model.alpha')
+        beta = check_weight(beta, 'model.beta')
+        gamma = check_weight(gamma, 'model.gamma')
+        tau = check_temperature(tau, 'model.tau')
+        loss_weight = check_weight(loss_weight, 'model.loss_weight')
         if not isinstance(gather_intra, bool):
             raise TypeError(f'model.gather_intra must be True or False, got {gather_intra!r}')
         if gather_intra:

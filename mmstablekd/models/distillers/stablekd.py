@@ -189,8 +189,8 @@ class StableKD(BlockwiseDistiller):
         ``tools/test.py`` / ``load_from`` with a ``student_epoch_E.pth`` that kept its
         projectors restores them too (instead of leaving them unmatched).
         """
-        for i, b in enumerate(self.deploy_boundaries):
-            src, dst = f'{prefix}student.boundary_projectors.{i}.', f'{prefix}projectors.{b}.'
+        for ours, exported in self.deploy_rename().items():  # the export's rename, reversed
+            src, dst = f'{prefix}student.{exported}', f'{prefix}{ours}'
             for k in [k for k in state_dict if k.startswith(src)]:
                 state_dict[dst + k[len(src):]] = state_dict.pop(k)
 

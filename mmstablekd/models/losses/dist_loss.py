@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from mmstablekd.registry import MODELS
 from ..utils.all_gather import check_gather_possible, gather_batch
+from ..utils.checks import check_temperature, check_weight
 from .kd_loss import check_logits
 
 
@@ -40,22 +41,14 @@ def pearson_distance(a: torch.Tensor, b: torch.Tensor, dim: int,
     return 1.0 - rho
 
 
-def _weight(value, field: str, strict: bool = False) -> float:
-    """``value`` as a float >= 0 (> 0 when ``strict``), or an error naming ``field``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f'DISTLoss: {field} must be a number, got {value!r}')
-    if value < 0 or (strict and value == 0):
-        raise ValueError(f'DISTLoss: {field} must be {">" if strict else ">="} 0, got {value}')
-    return float(value)
-
-
 def _alias(value: Optional[float], alias: Optional[float], name: str, alias_name: str) -> float:
     """One weight given under our name or MMRazor's; both only if equal. Default 1."""
     if value is not None and alias is not None and value != alias:
         raise ValueError(f'DISTLoss: {name}={value} and {alias_name}={alias} are the same '
                          'weight under two names; give only one')
     chosen = value if value is not None else alias
-    return _weight(1.0 if chosen is None else chosen, name if value is not None else alias_name)
+    field = name if value is not None else alias_name
+    return check_weight(1.0 if chosen is None else chosen, f'DISTLoss.{field}')
 
 
 @MODELS.register_module()
@@ -125,9 +118,9 @@ class DISTLoss(nn.Module):
         super().__init__()
         self.beta = _alias(beta, inter_loss_weight, 'beta', 'inter_loss_weight')
         self.gamma = _alias(gamma, intra_loss_weight, 'gamma', 'intra_loss_weight')
-        self.tau = _weight(tau, 'tau', strict=True)
-        self.loss_weight = _weight(loss_weight, 'loss_weight')
-        self.eps = _weight(eps, 'eps', strict=True)
+        self.tau = check_temperature(tau, 'DISTLoss.tau')
+        self.loss_weight = check_weight(loss_weight, 'DISTLoss.loss_weight')
+        self.eps = check_temperature(eps, 'DISTLoss.eps')
         if not isinstance(gather_intra, bool):
             raise TypeError(f'DISTLoss: gather_intra must be True or False, got {gather_intra!r}')
         if gather_intra:

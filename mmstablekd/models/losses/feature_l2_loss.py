@@ -5,6 +5,7 @@ import torch
 import torch.nn as nn
 
 from mmstablekd.registry import MODELS
+from ..utils.checks import check_weight
 
 Features = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -51,14 +52,10 @@ class FeatureL2Loss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, reduction: str = 'sum') -> None:
         super().__init__()
-        if isinstance(loss_weight, bool) or not isinstance(loss_weight, (int, float)) \
-                or loss_weight < 0:
-            raise ValueError(f'FeatureL2Loss: loss_weight must be a number >= 0, '
-                             f'got {loss_weight!r}')
+        self.loss_weight = check_weight(loss_weight, 'FeatureL2Loss.loss_weight')
         if reduction not in self.REDUCTIONS:
             raise ValueError(f'FeatureL2Loss: reduction must be one of {self.REDUCTIONS}, '
                              f'got {reduction!r}')
-        self.loss_weight = float(loss_weight)
         self.reduction = reduction
 
     def forward(self, student: Features, teacher: Features) -> torch.Tensor:

@@ -6,6 +6,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmstablekd.registry import MODELS
+from ..utils.checks import check_weight
 
 Features = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -21,12 +22,12 @@ class FeatureMSELoss(nn.Module):
     give the mean of the per-tensor losses.
 
     Args:
-        loss_weight (float): Weight :math:`w`. Defaults to 1.
+        loss_weight (float): Weight :math:`w` (>= 0). Defaults to 1.
     """
 
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = check_weight(loss_weight, 'FeatureMSELoss.loss_weight')
 
     def forward(self, student: Features, teacher: Features) -> torch.Tensor:
         """Compute the loss.

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmstablekd.registry import MODELS
+from ..utils.checks import check_temperature, check_weight
 
 
 @MODELS.register_module()
@@ -46,7 +47,7 @@ class KDLoss(nn.Module):
 
     Args:
         tau (float): Temperature :math:`\tau` (> 0). Defaults to 1.
-        loss_weight (float): Weight :math:`w`. Defaults to 1.
+        loss_weight (float): Weight :math:`w` (>= 0). Defaults to 1.
         mode (str): ``'kl'`` (softmax KL, Hinton) or ``'binary_kl'`` (eq. 3 above).
             Defaults to ``'kl'``.
         binary_reduction (str): ``'mean'`` (released code) or ``'sum'`` (eq. 3) for
@@ -59,15 +60,13 @@ class KDLoss(nn.Module):
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0, mode: str = 'kl',
                  binary_reduction: str = 'mean') -> None:
         super().__init__()
-        if tau <= 0:
-            raise ValueError(f'KDLoss: tau must be > 0, got {tau}')
         if mode not in self.MODES:
             raise ValueError(f'KDLoss: mode must be one of {self.MODES}, got {mode!r}')
         if binary_reduction not in self.BINARY_REDUCTIONS:
             raise ValueError(f'KDLoss: binary_reduction must be one of '
                              f'{self.BINARY_REDUCTIONS}, got {binary_reduction!r}')
-        self.tau = float(tau)
-        self.loss_weight = float(loss_weight)
+        self.tau = check_temperature(tau, 'KDLoss.tau')
+        self.loss_weight = check_weight(loss_weight, 'KDLoss.loss_weight')
         self.mode = mode
         self.binary_reduction = binary_reduction
 

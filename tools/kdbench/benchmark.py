@@ -1,18 +1,20 @@
 """Method-comparison benchmark: convergence over epoch budgets, and cost of a training step.
 
 * :func:`convergence` -- every method trained at epoch budgets ``E, 2E, ...`` with several
-  seeds on the quickstart digits (through :func:`mmstablekd.apis.quickstart.run_methods`),
+  seeds on the quickstart digits (through :func:`kdbench.quickstart.run_methods`),
   on the whole training split or on a class-balanced fraction of it (paper Table 2);
   :func:`reach_rows` turns the runs into the epochs each method needs to reach vanilla KD's
   final accuracy at the largest budget.
 * :func:`time_train_steps` -- wall time per training iteration and peak memory of one step
   of every method on the *same* batch, plus a minimal plain-PyTorch KD step built from the
   same student and teacher modules (what the framework costs on top); at digits size
-  (``TIMING_METHODS``) or at paper size (``PAPER_TIMING_METHODS``: the CIFAR-100 configs,
-  full-width ResNet_CIFAR-34 -> 18, on a :func:`synthetic_batch` of 64 32x32 images).
+  (the ``TIMING`` rows of :mod:`kdbench.methods`) or at paper size (their ``paper_config``:
+  the CIFAR-100 configs, full-width ResNet_CIFAR-34 -> 18, on a :func:`synthetic_batch` of 64
+  32x32 images).
 
 Both produce rows that :func:`format_timing_table` / :func:`format_convergence_table` turn
-into markdown; ``tools/benchmark.py`` writes them into one report.
+into markdown, and verdicts against the targets of :mod:`kdbench.targets`;
+``tools/benchmark.py`` writes them into one report.
 """
 import copy
 import statistics
@@ -30,30 +32,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 
 from mmstablekd.registry import MODELS
-from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
 from mmstablekd.utils.mim import config_path
-from .quickstart import CONFIG_DIR, RunRecord, ensure_teacher, summarize
+from mmstablekd.utils.stages import stage_epochs as derive_stage_epochs
+from . import targets
+from .methods import CRD, TEACHERS, TIMING, Method, config_dir, rows as method_rows
+from .quickstart import RunRecord, ensure_teacher, run_methods, stage_label, summarize
 
-# (label, config under configs/quickstart/) of the step-timing benchmark; staged methods are
-# timed in every stage.
-TIMING_METHODS: List[Tuple[str, str]] = [
-    ('KD', 'kd_r18_r34_digits.py'),
-    ('StableKD-1/0', 'stablekd_1-0_r18_r34_digits.py'),
-    ('DIST', 'dist_r18_r34_digits.py'),
-    ('SSKD', 'sskd_r18_r34_digits.py'),
-    ('StableKD-5/0', 'stablekd_5-0_r18_r34_digits.py'),
-    ('StableKD-5/2', 'stablekd_5-2_r18_r34_digits.py'),
-]
-# Paper size: the CIFAR-100 configs themselves (ResNet_CIFAR-34 -> -18 at full width, 100
-# classes), timed on a synthetic batch of 64 32x32 images (no data set needed).
-PAPER_TIMING_METHODS: List[Tuple[str, str]] = [
-    ('KD', 'kd/resnet18_r34_cifar100.py'),
-    ('StableKD-1/0', 'stablekd/resnet18_r34_cifar100_1-0.py'),
-    ('DIST', 'dist/resnet18_r34_cifar100.py'),
-    ('SSKD', 'sskd/resnet18_r34_cifar100.py'),
-    ('StableKD-5/0', 'stablekd/resnet18_r34_cifar100_5-0.py'),
-    ('StableKD-5/2', 'stablekd/resnet18_r34_cifar100.py'),
-]
 PLAIN = 'Plain PyTorch KD'
 Step = Callable[[], object]
 
@@ -115,11 +99,16 @@ def synthetic_batch(batch_size: int = 64, size: int = 32, num_classes: int = 100
                 data_samples=[DataSample().set_gt_label(int(y)) for y in labels])
 
 
+def timing_methods() -> List[Tuple[str, str]]:
+    """The ``TIMING`` rows of the method table as ``(label, digits config path)``."""
+    return [(m.name, str(config_dir() / m.config)) for m in method_rows(TIMING)]
+
+
 def paper_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
-    """The selected ``PAPER_TIMING_METHODS`` as ``(label, absolute config path)``; the first
-    one is the reference of the ratios (KD by default)."""
-    known = dict(PAPER_TIMING_METHODS)
-    names = list(names) if names else [n for n, _ in PAPER_TIMING_METHODS]
+    """The selected rows with a ``paper_config`` as ``(label, absolute config path)``; the
+    first one is the reference of the ratios (KD by default)."""
+    known = {m.name: m.paper_config for m in method_rows(TIMING) if m.paper_config}
+    names = list(names) if names else list(known)
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ValueError(f'unknown paper-size method(s) {unknown}; choose from {list(known)}')
@@ -128,6 +117,9 @@ def paper_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, str]
 
 def build_method(config: str, stage: Optional[int] = None, device: str = 'cpu'):
     """Model (random teacher weights: timing does not depend on them) and optim wrapper.
+
+    A staged method is held in ``stage`` by :meth:`BaseDistiller.hold_stage` (the benchmark
+    times every stage on its own instead of running the config's stage hook).
 
     Returns:
         tuple: (model in train mode, optim wrapper, the loaded Config).
@@ -142,8 +134,7 @@ def build_method(config: str, stage: Optional[int] = None, device: str = 'cpu'):
         model = MODELS.build(model_cfg).to(device)
         optim_wrapper = build_optim_wrapper(model, copy.deepcopy(cfg.optim_wrapper))
     if stage is not None:
-        model.set_stage(stage)
-        model.stage_driver = 'build_method'  # the benchmark picks the stage, not a hook
+        model.hold_stage(stage, driver='kdbench.benchmark.build_method')
     model.train()
     return model, optim_wrapper, cfg
 
@@ -242,7 +233,7 @@ def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
 
     Args:
         methods (Sequence[tuple], optional): ``(label, config)`` pairs; default
-            ``TIMING_METHODS`` (configs under ``configs/quickstart/``).
+            :func:`timing_methods` (configs under ``configs/quickstart/``).
         data_root (str): Digits folder (the batch is the first one of the KD config's loader).
         rounds, inner, warmup (int): See :func:`measure`.
         device (str): ``'cpu'`` or ``'cuda'``.
@@ -260,7 +251,7 @@ def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
         Staged methods also get a row with ``stage='epoch mean'`` (weighted by the epochs
         per stage of the config's ``train_cfg.max_epochs``).
     """
-    methods = list(methods or [(n, str(CONFIG_DIR / c)) for n, c in TIMING_METHODS])
+    methods = list(methods or timing_methods())
     if batch is None:
         batch = load_batch(methods[0][1], data_root)
     steps: Dict[str, Step] = {}
@@ -274,7 +265,7 @@ def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
             model, ow, cfg = build_method(config, stage=stage, device=device)
             key = f'{label}#{stage}'
             steps[key] = (lambda m=model, o=ow: m.train_step(batch, o))
-            name = None if stage is None else _stage_name(model)
+            name = None if stage is None else f'{model.stage}: {stage_label(model)}'
             meta[key] = dict(method=label, stage=name, weight=epochs / sum(weights))
         if plain and label == methods[0][0]:
             pre = cfg.data_preprocessor
@@ -301,13 +292,6 @@ def time_train_steps(methods: Optional[Sequence[Tuple[str, str]]] = None,
     for r in rows:
         r['mem_ratio'] = r['mem_mib'] / ref_mem if ref_mem else float('nan')
     return rows
-
-
-def _stage_name(model) -> str:
-    for attr in ('partition_str', 'phase_str'):
-        if hasattr(model, attr):
-            return f'{model.stage}: {getattr(model, attr)()}'
-    return str(model.stage)
 
 
 def _add_epoch_means(rows: List[dict]) -> List[dict]:
@@ -341,60 +325,73 @@ def format_timing_table(rows: Sequence[dict], ref: str = 'KD') -> str:
     return '\n'.join(lines)
 
 
-def timing_targets(rows: Sequence[dict]) -> List[str]:
-    """The issue's timing targets, measured: StableKD-5/2 ÷ KD <= 1.0, KD ÷ plain <= 1.05."""
-    def ratio(method: str, stage=None) -> Optional[float]:
-        for r in rows:
-            if r['method'] == method and (stage is None or r['stage'] == stage):
-                return r['ratio']
-        return None
+def _ratio(rows: Sequence[dict], method: Optional[str], stage=None) -> Optional[float]:
+    """Paired time ratio of ``method`` (first row; with ``stage``: that stage's row) to the
+    reference; ``method=None``: the reference itself (1.0)."""
+    if method is None:
+        return 1.0
+    for r in rows:
+        if r['method'] == method and (stage is None or r['stage'] == stage):
+            return r['ratio']
+    return None
+
+
+def check_timing(rows: Sequence[dict], table: Sequence[dict]) -> List[str]:
+    """Verdict lines of the timing ``table`` (rows of :mod:`kdbench.targets`) measured in
+    ``rows``; a target whose methods were not timed is left out."""
     out = []
-    plain = ratio(PLAIN)
-    skd = ratio('StableKD-5/2', 'epoch mean')
-    skd10 = ratio('StableKD-1/0')
-    if skd is not None:
-        out.append(_target('StableKD-5/2 iteration time ÷ KD (epoch mean)', skd, 1.0))
-    if skd10 and skd is not None:
-        out.append(_target('StableKD-5/2 ÷ StableKD-1/0 (KD in the same machinery)',
-                           skd / skd10, 1.0))
-    if plain:
-        out.append(_target('our KD step ÷ plain PyTorch KD step', 1.0 / plain, 1.05))
+    for t in table:
+        num = _ratio(rows, t['method'], t['stage'])
+        den = _ratio(rows, t['over'], t['over_stage'])
+        if num is not None and den:
+            out.append(_target(t['what'], num / den, t['limit']))
     return out
+
+
+def timing_targets(rows: Sequence[dict]) -> List[str]:
+    """The digits-size timing targets (:data:`kdbench.targets.TIMING`), measured."""
+    return check_timing(rows, targets.TIMING)
+
+
+def paper_step_goal(rows: Sequence[dict]) -> Optional[str]:
+    """The paper-size timing target (:data:`kdbench.targets.PAPER_TIMING`), if measured."""
+    lines = check_timing(rows, targets.PAPER_TIMING)
+    return '\n'.join(lines) if lines else None
 
 
 def _target(what: str, value: float, limit: float) -> str:
     verdict = 'met' if value <= limit else 'NOT met'
-    return f'- {what}: **{value:.3f}** (target ≤ {limit}: {verdict})'
+    return f'- {what}: **{value:.3f}** (target ≤ {limit:.3g}: {verdict})'
 
 
-def convergence(methods: Sequence[Tuple[str, str]], budgets: Sequence[int],
+def convergence(methods: Sequence[Method], budgets: Sequence[int],
                 seeds: Sequence[int], data_root: str, out_dir: str, teacher_ckpt: str,
                 say: Callable[[str], None],
                 train_fraction: Optional[float] = None) -> Tuple[List[RunRecord], List[str]]:
     """Train every method at every budget and seed (see ``quickstart.run_methods``), on
     ``train_fraction`` of the training split (class-balanced; None: all of it).
 
-    A budget a method cannot run (e.g. fewer epochs than SSKD's phases) is skipped with a
-    note instead of failing the whole benchmark.
+    A budget below a method's ``min_epochs`` (e.g. fewer epochs than SSKD's phases) is
+    skipped with a note, before anything trains, instead of failing the whole benchmark.
 
     Returns:
         tuple: (records, notes about skipped runs).
     """
-    from .quickstart import run_methods
     records: List[RunRecord] = []
     notes: List[str] = []
     total, k = len(methods) * len(budgets), 0
-    for name, config in methods:
+    for method in methods:
         for epochs in budgets:
             k += 1
-            say(f'== {name} at {epochs} epochs x {len(seeds)} seed(s) '
-                f'(method-budget {k}/{total})')
-            try:
-                records += run_methods([(name, config)], [epochs], seeds, data_root, out_dir,
-                                       teacher_ckpt, say, train_fraction)
-            except ValueError as e:
-                notes.append(f'{name} at {epochs} epochs skipped: {e}')
+            if epochs < method.min_epochs:
+                notes.append(f'{method.name} at {epochs} epochs skipped: it trains in '
+                             f'{method.min_epochs} stages, one epoch each at least')
                 say(notes[-1])
+                continue
+            say(f'== {method.name} at {epochs} epochs x {len(seeds)} seed(s) '
+                f'(method-budget {k}/{total})')
+            records += run_methods([method], [epochs], seeds, data_root, out_dir,
+                                   teacher_ckpt, say, train_fraction)
     return records, notes
 
 
@@ -416,15 +413,20 @@ def format_convergence_table(records: Sequence[RunRecord], budgets: Sequence[int
 
 
 def convergence_target(records: Sequence[RunRecord], base: int) -> Optional[str]:
-    """StableKD-5/2 at E epochs >= KD at 3E epochs (medians over seeds)?"""
+    """The :data:`kdbench.targets.CONVERGENCE` verdicts: ``method`` at E epochs >= ``vs`` at
+    ``vs_multiple`` x E (medians over seeds); None when not measured."""
     rows = {(r['method'], r['epochs']): r for r in summarize(records)}
-    skd, kd = rows.get(('StableKD-5/2', base)), rows.get(('KD', 3 * base))
-    if not skd or not kd:
-        return None
-    ok = skd['top1_median'] >= kd['top1_median']
-    return (f"- StableKD-5/2 at {base} epochs: median top-1 **{skd['top1_median']:.2f}** vs KD "
-            f"at {3 * base} epochs: **{kd['top1_median']:.2f}** (target ≥: "
-            f"{'met' if ok else 'NOT met'})")
+    lines = []
+    for t in targets.CONVERGENCE:
+        vs_epochs = t['vs_multiple'] * base
+        ours, theirs = rows.get((t['method'], base)), rows.get((t['vs'], vs_epochs))
+        if not ours or not theirs:
+            continue
+        ok = ours['top1_median'] >= theirs['top1_median']
+        lines.append(f"- {t['method']} at {base} epochs: median top-1 "
+                     f"**{ours['top1_median']:.2f}** vs {t['vs']} at {vs_epochs} epochs: "
+                     f"**{theirs['top1_median']:.2f}** (target ≥: {'met' if ok else 'NOT met'})")
+    return '\n'.join(lines) if lines else None
 
 
 def reach_target(records: Sequence[RunRecord], ref: str = 'KD') -> Optional[float]:
@@ -504,38 +506,23 @@ def format_reach_table(rows: Sequence[dict], ref: str = 'KD') -> str:
     return '\n'.join(lines)
 
 
-def reach_goal(rows: Sequence[dict], label: str, method: str = 'StableKD-5/2',
-               limit: float = 1 / 3) -> Optional[str]:
-    """The issue's goal on a low-data row: ``method`` needs <= 1/3 of KD's epochs."""
-    row = next((r for r in rows if r['method'] == method), None)
-    if row is None:
-        return None
-    if row['ratio'] is None:
-        return (f'- {label}: {method} does not reach the target within its budgets '
-                f'(goal: ≤ {limit:.2f} of KD\'s epochs: NOT met)')
-    return _target(f'{label}: {method} epochs ÷ KD epochs to reach the target', row['ratio'],
-                   round(limit, 3))
-
-
-def paper_step_goal(rows: Sequence[dict], limit: float = 0.97) -> Optional[str]:
-    """The issue's goal at paper size: StableKD-5/2 step time (epoch mean) ÷ KD <= 0.97."""
-    for r in rows:
-        if r['method'] == 'StableKD-5/2' and r['stage'] == 'epoch mean':
-            return _target('Paper size: StableKD-5/2 iteration time ÷ KD (epoch mean)',
-                           r['ratio'], limit)
-    return None
-
-
-# The CRD-suite pair ResNet-56 -> ResNet-20 (configs/{kd,dist,sskd,stablekd}/
-# resnet20_r56_cifar100.py) on the digits: (label, config under configs/quickstart/).
-CRD_TEACHER = ('ResNet-56 teacher', 'crd_teacher_r56_digits.py')
-CRD_METHODS: List[Tuple[str, str]] = [
-    ('Student (scratch)', 'crd_student_r20_digits.py'),
-    ('KD', 'crd_kd_r20_r56_digits.py'),
-    ('DIST', 'crd_dist_r20_r56_digits.py'),
-    ('SSKD', 'crd_sskd_r20_r56_digits.py'),
-    ('StableKD-4/2', 'crd_stablekd_r20_r56_digits.py'),
-]
+def reach_goal(rows: Sequence[dict], label: str, method: Optional[str] = None
+               ) -> Optional[str]:
+    """The :data:`kdbench.targets.REACH` verdicts on a low-data row (``method``: only that
+    target's method, else every target's); None when not measured."""
+    lines = []
+    for t in targets.REACH:
+        name = method or t['method']
+        row = next((r for r in rows if r['method'] == name), None)
+        if row is None:
+            continue
+        if row['ratio'] is None:
+            lines.append(f"- {label}: {name} does not reach the target within its budgets "
+                         f"(goal: ≤ {t['limit']:.2f} of {t['ref']}'s epochs: NOT met)")
+        else:
+            lines.append(_target(f"{label}: {name} epochs ÷ {t['ref']} epochs to reach the "
+                                 'target', row['ratio'], round(t['limit'], 3)))
+    return '\n'.join(lines) if lines else None
 
 
 def crd_suite(budgets: Sequence[int], seeds: Sequence[int], data_root: str, work_root: str,
@@ -544,12 +531,13 @@ def crd_suite(budgets: Sequence[int], seeds: Sequence[int], data_root: str, work
     """The CRD benchmark's ResNet-56 -> ResNet-20 pair, every method, on the digits.
 
     Trains the ResNet-56 digits teacher unless ``<work_root>/quickstart_crd_teacher_r56_digits``
-    has its checkpoint, then every entry of ``CRD_METHODS`` at every budget and seed.
+    has its checkpoint, then every ``CRD`` row of :mod:`kdbench.methods` at every budget and
+    seed.
 
     Returns:
         tuple: (run records, the teacher's record, notes about skipped budgets).
     """
-    teacher_ckpt, teacher = ensure_teacher(data_root, work_root, say, teacher=CRD_TEACHER)
-    methods = [(name, str(CONFIG_DIR / config)) for name, config in CRD_METHODS]
-    records, notes = convergence(methods, budgets, seeds, data_root, out_dir, teacher_ckpt, say)
+    teacher_ckpt, teacher = ensure_teacher(data_root, work_root, say, teacher=TEACHERS[CRD])
+    records, notes = convergence(method_rows(CRD), budgets, seeds, data_root, out_dir,
+                                 teacher_ckpt, say)
     return records, teacher, notes

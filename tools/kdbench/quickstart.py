@@ -2,15 +2,17 @@
 
 Everything runs through MMEngine's ``Runner`` on the configs in ``configs/quickstart/`` (each
 a real method config with digits-sized overrides; found through the package by
-:func:`mmstablekd.utils.mim.mim_dir`, so an installed wheel runs it too). A
-:class:`RecorderHook` collects, per run, the validation top-1 of every epoch, the training
-wall time of every epoch and the learning rate and distillation stage of every iteration;
-:func:`run_comparison` turns the runs into a table (:func:`format_table`) and, via
-:mod:`mmstablekd.visualization.plots`, into PNGs.
+:func:`mmstablekd.utils.mim.mim_dir`, so an installed wheel runs it too); the methods are the
+rows of :mod:`kdbench.methods`. A :class:`RecorderHook` collects, per run, the validation
+top-1 of every epoch, the training wall time of every epoch and the learning rate and
+distillation stage of every iteration; :func:`run_comparison` checks its arguments
+(:func:`check_arguments`) before it trains anything, then turns the runs into a table
+(:func:`format_table`) and, via :mod:`kdbench.plots`, into PNGs.
 """
 import dataclasses
 import gc
 import json
+import os
 import os.path as osp
 import statistics
 import time
@@ -21,25 +23,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
+from mmpretrain.utils import get_ori_model
 
 from mmstablekd.datasets.digits import write_digits_dataset
 from mmstablekd.utils.checkpoint import mmengine_checkpoints
 from mmstablekd.utils.strict_load import check_checkpoint_file
+from .methods import QUICKSTART, TEACHERS, Method, colours, config_dir, select
 
-from mmstablekd.utils.mim import mim_dir  # configs of the installed package or the checkout
-CONFIG_DIR = mim_dir('configs') / 'quickstart'
-TEACHER = ('ResNet-34 teacher', 'teacher_r34_digits.py')
-# (name in tables and plots, config under configs/quickstart/), in table order.
-METHODS: List[Tuple[str, str]] = [
-    ('Student (scratch)', 'student_r18_digits.py'),
-    ('KD', 'kd_r18_r34_digits.py'),
-    ('DIST', 'dist_r18_r34_digits.py'),
-    ('SSKD', 'sskd_r18_r34_digits.py'),
-    ('StableKD-5/0', 'stablekd_5-0_r18_r34_digits.py'),
-    ('StableKD-5/2', 'stablekd_5-2_r18_r34_digits.py'),
-]
 TOP1 = 'accuracy/top1'
 Progress = Callable[[str], None]
 
@@ -81,14 +72,10 @@ class RunRecord:
         return cls(**d)
 
 
-def _bare(model):
-    return model.module if is_model_wrapper(model) else model
-
-
 class RecorderHook(Hook):
     """Record a :class:`RunRecord` during ``runner.train()`` and report progress.
 
-    Not registered: the quickstart API adds an instance with ``runner.register_hook``.
+    Added to a runner by :func:`train_run` (``runner.register_hook``); not a config hook.
 
     Args:
         record (RunRecord): Filled in place.
@@ -109,7 +96,7 @@ class RecorderHook(Hook):
         self._t0 = time.perf_counter()
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        model = _bare(runner.model)
+        model = get_ori_model(runner.model)
         stage = int(getattr(model, 'stage', -1))
         lr = runner.optim_wrapper.get_lr()['lr'][0]
         rec = self.record
@@ -117,7 +104,7 @@ class RecorderHook(Hook):
         rec.lr.append(float(lr))
         rec.stage.append(stage)
         if stage >= 0 and stage not in rec.stage_names:
-            rec.stage_names[stage] = _stage_name(model)
+            rec.stage_names[stage] = stage_label(model)
 
     def after_train_epoch(self, runner) -> None:
         self.record.epoch_seconds.append(time.perf_counter() - self._t0)
@@ -133,7 +120,9 @@ class RecorderHook(Hook):
                           f'({rec.epoch_seconds[-1] if rec.epoch_seconds else 0:.1f} s)')
 
 
-def _stage_name(model) -> str:
+def stage_label(model) -> str:
+    """The active partition (StableKD, e.g. ``'{12}{34}{5}'``) or phase (SSKD) of a staged
+    distiller's current stage."""
     for attr in ('partition_str', 'phase_str'):
         if hasattr(model, attr):
             return str(getattr(model, attr)())
@@ -208,7 +197,7 @@ def evaluate(config: str, checkpoint: str, data_root: str) -> float:
 def ensure_teacher(data_root: str, work_root: str, progress: Progress,
                    retrain: bool = False,
                    epochs: Optional[int] = None,
-                   teacher: Tuple[str, str] = TEACHER) -> Tuple[str, RunRecord]:
+                   teacher: Tuple[str, str] = TEACHERS[QUICKSTART]) -> Tuple[str, RunRecord]:
     """Train the quickstart teacher unless its checkpoint already exists.
 
     The checkpoint goes where the distiller configs expect it when run from the repo root
@@ -222,13 +211,14 @@ def ensure_teacher(data_root: str, work_root: str, progress: Progress,
         progress (callable): Receives progress lines.
         retrain (bool): Train even if the checkpoint exists.
         epochs (int, optional): Overrides the teacher config's ``train_cfg.max_epochs``.
-        teacher (tuple): ``(name, config under configs/quickstart/)``; default ``TEACHER``.
+        teacher (tuple): ``(name, config under configs/quickstart/)``; default the
+            quickstart's (:data:`kdbench.methods.TEACHERS`).
 
     Returns:
         tuple: (checkpoint path, the teacher's :class:`RunRecord`).
     """
     name, config = teacher
-    path = str(CONFIG_DIR / config)
+    path = str(config_dir() / config)
     epochs = int(epochs or Config.fromfile(path).train_cfg.max_epochs)
     work_dir = osp.join(work_root, 'quickstart_' + Path(config).stem)  # as tools/train.py
     ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
@@ -288,34 +278,56 @@ def format_table(rows: Sequence[dict]) -> str:
     return '\n'.join(lines)
 
 
-def available_methods(names: Optional[Sequence[str]] = None) -> List[Tuple[str, str]]:
-    """The selected ``METHODS`` (all by default), each ``(name, config path)``.
+def _writable(path: str, what: str) -> None:
+    """Refuse ``path`` unless it is (or can be created as) a writable folder."""
+    probe = Path(path).resolve()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ValueError(f'{what} {path!r}: {probe} is a file, not a folder')
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValueError(f'{what} {path!r}: cannot write into {probe} (permission denied)')
+
+
+def check_arguments(methods: Optional[Sequence[str]], epochs: int, seeds: Sequence[int],
+                    data_root: str, work_root: str, out_dir: str,
+                    teacher_epochs: Optional[int] = None) -> List[Method]:
+    """Check the quickstart's arguments before anything trains; returns the selected rows.
 
     Raises:
-        ValueError: an unknown method name, or a method whose config is missing.
+        ValueError: an unknown method, an epoch budget below the minimum of a selected
+            method (its number of training stages), no seeds, or a folder that cannot be
+            written; the message says what to pass instead.
     """
-    known = dict(METHODS)
-    names = list(names) if names else [n for n, _ in METHODS]
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ValueError(f'unknown method(s) {unknown}; choose from {list(known)}')
-    out = []
-    for n in names:
-        path = CONFIG_DIR / known[n]
-        if not path.is_file():
-            raise ValueError(f'method {n!r}: config {path} does not exist')
-        out.append((n, str(path)))
-    return out
+    selected = select(methods, QUICKSTART)
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f'--epochs must be a positive integer, got {epochs!r}')
+    short = [m for m in selected if epochs < m.min_epochs]
+    if short:
+        need = max(m.min_epochs for m in short)
+        names = ', '.join(f'{m.name} (>= {m.min_epochs})' for m in short)
+        fitting = [m.name for m in selected if epochs >= m.min_epochs]
+        raise ValueError(
+            f'--epochs {epochs} is too few for {names}: every training stage needs at least '
+            f'one epoch. Pass --epochs {need} or more, or leave them out, e.g. --methods '
+            + ' '.join(repr(n) for n in fitting))
+    if not seeds:
+        raise ValueError('--seeds needs at least one seed')
+    if teacher_epochs is not None and teacher_epochs < 1:
+        raise ValueError(f'--teacher-epochs must be a positive integer, got {teacher_epochs}')
+    for path, what in ((data_root, '--data-root'), (work_root, '--work-root'),
+                       (out_dir, '--out-dir')):
+        _writable(path, what)
+    return selected
 
 
-def run_methods(selected: Sequence[Tuple[str, str]], budgets: Sequence[int],
+def run_methods(selected: Sequence[Method], budgets: Sequence[int],
                 seeds: Sequence[int], data_root: str, out_dir: str, teacher_ckpt: str,
                 say: Progress, train_fraction: Optional[float] = None) -> List[RunRecord]:
     """Train every (method, epoch budget, seed); runs go to ``<out_dir>/runs/``.
 
     Args:
-        selected (Sequence[tuple]): ``(name, config path)`` pairs (see
-            :func:`available_methods`).
+        selected (Sequence[Method]): Rows of :mod:`kdbench.methods`.
         budgets (Sequence[int]): Epoch budgets.
         seeds (Sequence[int]): Seeds.
         data_root (str): The digits folder.
@@ -330,7 +342,8 @@ def run_methods(selected: Sequence[Tuple[str, str]], budgets: Sequence[int],
     records: List[RunRecord] = []
     total = len(selected) * len(budgets) * len(seeds)
     k = 0
-    for name, config in selected:
+    for method in selected:
+        name, config = method.name, str(config_dir() / method.config)
         for epochs in budgets:
             for seed in seeds:
                 k += 1
@@ -353,7 +366,8 @@ def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
     """The whole quickstart: data, teacher, every method x seed, table, JSON and plots.
 
     Args:
-        methods (Sequence[str], optional): Names from ``METHODS``; default: all.
+        methods (Sequence[str], optional): Names of quickstart rows of
+            :mod:`kdbench.methods`; default: all.
         epochs (int): Epoch budget of every method. Defaults to 6.
         seeds (Sequence[int]): Seeds per method. Defaults to (0, 1, 2).
         data_root (str): Where the digits are written (once).
@@ -371,7 +385,8 @@ def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
         dict: ``rows`` (see :func:`summarize`), ``table`` (markdown), ``records`` and
         ``files`` (paths written).
     """
-    selected = available_methods(methods)
+    selected = check_arguments(methods, epochs, seeds, data_root, work_root, out_dir,
+                               teacher_epochs)
     if threads:
         torch.set_num_threads(int(threads))
     t_start = time.perf_counter()
@@ -400,9 +415,10 @@ def run_comparison(methods: Optional[Sequence[str]] = None, epochs: int = 6,
         json.dump(dict(rows=rows, teacher=dataclasses.asdict(teacher),
                        records=[dataclasses.asdict(r) for r in records]), f)
     if plots:
-        from mmstablekd.visualization.plots import plot_stage_timeline, plot_val_accuracy
+        from .plots import plot_stage_timeline, plot_val_accuracy
         files['accuracy_png'] = plot_val_accuracy(
-            records, osp.join(out_dir, 'val_accuracy.png'), teacher_top1=teacher.final_top1)
+            records, osp.join(out_dir, 'val_accuracy.png'), teacher_top1=teacher.final_top1,
+            colours=colours(QUICKSTART))
         staged = [r for r in records if r.method.startswith('StableKD') and r.stage_names]
         if staged:
             main = max(staged, key=lambda r: (len(r.stage_names), -r.seed))

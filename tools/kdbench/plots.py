@@ -5,7 +5,7 @@
 * :func:`plot_stage_timeline` -- one StableKD run: learning rate per iteration and validation
   top-1 per epoch above, the active partition of each training stage below.
 
-Both take :class:`~mmstablekd.apis.quickstart.RunRecord`-like objects (attributes
+Both take :class:`kdbench.quickstart.RunRecord`-like objects (attributes
 ``method``, ``seed``, ``epochs``, ``val_top1``, ``iter_epoch``, ``lr``, ``stage``,
 ``stage_names``) and return the path written.
 """
@@ -30,8 +30,8 @@ def _by_method(records: Sequence) -> Dict[str, List]:
 
 
 def plot_val_accuracy(records: Sequence, path: str, teacher_top1: Optional[float] = None,
-                      title: str = 'Digits (8x8 -> 16x16): ResNet-34 teacher -> ResNet-18 student'
-                      ) -> str:
+                      title: str = 'Digits (8x8 -> 16x16): ResNet-34 teacher -> ResNet-18 student',
+                      colours: Optional[Dict[str, str]] = None) -> str:
     """Validation top-1 per epoch of every method; left: full range, right: zoom on the top.
 
     Args:
@@ -39,6 +39,8 @@ def plot_val_accuracy(records: Sequence, path: str, teacher_top1: Optional[float
         path (str): Output PNG.
         teacher_top1 (float, optional): Drawn as a dashed reference line.
         title (str): Figure title.
+        colours (dict, optional): Method name -> colour (the method table's); methods not
+            in it get matplotlib's cycle by order.
     """
     plt = _pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
@@ -51,12 +53,13 @@ def plot_val_accuracy(records: Sequence, path: str, teacher_top1: Optional[float
         x = np.arange(1, n + 1)
         mean = acc.mean(0)
         finals.append(acc.min(0)[-1])
-        style = dict(color=f'C{i}', marker='o', ms=3.5, lw=2.2 if 'StableKD' in method else 1.4,
+        colour = (colours or {}).get(method, f'C{i}')
+        style = dict(color=colour, marker='o', ms=3.5, lw=2.2 if 'StableKD' in method else 1.4,
                      label=f'{method} (n={len(runs)})')
         for ax in axes:
             ax.plot(x, mean, **style)
             if len(runs) > 1:
-                ax.fill_between(x, acc.min(0), acc.max(0), color=f'C{i}', alpha=0.15, lw=0)
+                ax.fill_between(x, acc.min(0), acc.max(0), color=colour, alpha=0.15, lw=0)
     for ax in axes:
         if teacher_top1 is not None:
             ax.axhline(teacher_top1, color='k', ls='--', lw=1,

@@ -1,0 +1,12 @@
+# DKD, CRD benchmark pair ResNet-110 -> ResNet-32 on CIFAR-100.
+# Recipe: configs/_base_/recipes/crd_dkd.py (alpha 1, tau 4, warm-up 20 epochs, CE weight 1, 240
+# epochs, batch 64, SGD LR 0.05); train the teacher first: configs/teachers/resnet110_cifar100.py.
+# beta = 2.0: mdistiller configs/cifar100/dkd/res110_res32.yaml (DKD.BETA 2.0).
+# Published top-1 (%) for this pair: DKD 74.11 (DKD, Zhao et al. CVPR 2022 / mdistiller README); KD
+# 73.08, student 71.14, teacher 74.31 (CRD Table 1 / RepDistiller README).
+_base_ = ['../_base_/models/crd_cifar100_nets.py', '../_base_/recipes/crd_dkd.py']
+
+model = dict(student=_base_.crd_nets.resnet32, teacher=_base_.crd_nets.resnet110,
+             teacher_ckpt='work_dirs/teachers_resnet110_cifar100/epoch_240.pth',
+             distill_loss=dict(beta=2.0))
+work_dir = './work_dirs/dkd_resnet32_r110_cifar100'
