@@ -29,7 +29,8 @@ def test_tool_flags_come_from_the_real_parsers(flags):
 def test_checker_reports_missing_config_flag_file_and_link(flags):
     text = '\n'.join([
         '# Title',
-        'Train with `configs/stablekd/no_such_config.py` or `configs/{kd,nope}/resnet18_r34_cifar100.py`.',
+        'Train with `configs/stablekd/no_such_config.py` or '
+        '`configs/{kd,nope}/resnet18_r34_cifar100.py`.',
         '```bash',
         'python tools/train.py configs/stablekd/resnet18_r34_cifar100.py \\',
         '    --amp --no-such-flag',
@@ -97,11 +98,13 @@ def test_model_zoo_takes_paper_numbers_from_a_metafile(tmp_path):
     (tmp_path / 'configs' / 'kd' / 'metafile.yml').write_text(
         'Collections:\n  - Name: KD\n    Paper: {Title: Distilling, URL: "https://x"}\n'
         'Models:\n  - Name: a\n    In Collection: KD\n    Config: configs/kd/a.py\n'
+        '    Metadata: {Training Data: CIFAR-100, Results Source: "Table 4; quoted from it"}\n'
         '    Results:\n      - Task: Image Classification\n        Dataset: CIFAR-100\n'
         '        Metrics: {Top 1 Accuracy: 76.19}\n')
     (tmp_path / 'model-index.yml').write_text('Import:\n  - configs/kd/metafile.yml\n')
     page = generator.render(tmp_path)
-    assert '| `configs/kd/a.py` | CIFAR-100 | Top 1 Accuracy 76.19 |' in page
+    assert '## KD\n\nPaper: [Distilling](https://x)' in page
+    assert '| `configs/kd/a.py` | CIFAR-100 | 76.19 | Table 4 | – |' in page
     assert '| `configs/kd/b.py` | KD run B. |' in page and 'KD run A.' not in page
 
 

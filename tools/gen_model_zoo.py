@@ -1,4 +1,4 @@
-"""Write docs/model_zoo.md from the metafiles that model-index.yml imports (what `mim search` reads).
+"""Write docs/model_zoo.md from the metafiles model-index.yml imports (what `mim search` reads).
 
     python tools/gen_model_zoo.py            # rewrite docs/model_zoo.md
     python tools/gen_model_zoo.py --check    # exit 1 if docs/model_zoo.md is out of date
@@ -24,8 +24,9 @@ HEADER = """# Model zoo
 Every config under `configs/`. The numbers are the papers' (each config's comment names the
 table), not measured here: no CIFAR-100, ImageNet or COCO run has been completed on this
 project's machine (no data sets, no GPU). What has been measured here, on the digits with the
-`configs/quickstart/` configs: the [README's quickstart table](../README.md#quickstart-results-measured)
-and [benchmarks.md](benchmarks.md).
+`configs/quickstart/` configs (column "Measured here"): the
+[README's quickstart table](../README.md#quickstart-results-measured) and
+[benchmarks.md](benchmarks.md).
 """
 
 
@@ -39,12 +40,32 @@ def load_metafiles(repo: Path = REPO) -> list:
     return [yaml.safe_load((repo / rel).read_text()) or {} for rel in index.get('Import') or []]
 
 
-def _results(model: dict) -> tuple:
-    datasets, values = [], []
+# Configs measured here (on the digits), and where their numbers are.
+MEASURED = [
+    ('configs/mask_rcnn/mask-rcnn_r18-stablekd_fpn_tiny-coco.py',
+     '[chain check](detection.md#no-coco-try-it-on-cpu)'),
+    ('configs/quickstart/crd_', '[CRD pair](benchmarks.md#crd-pair-on-the-digits)'),
+    ('configs/quickstart/stablekd_1-0_', '[step time](benchmarks.md#step-time-and-memory)'),
+    ('configs/quickstart/', '[quickstart](../README.md#quickstart-results-measured), '
+                            '[convergence](benchmarks.md#convergence-and-low-data-digits)'),
+]
+
+
+def _paper(model: dict) -> tuple:
+    """(paper numbers, their source) of a metafile model; '–' where it has none."""
+    values = []
     for result in model.get('Results') or []:
-        datasets.append(_cell(result.get('Dataset', '–')))
-        values.extend(f'{_cell(k)} {_cell(v)}' for k, v in (result.get('Metrics') or {}).items())
-    return ', '.join(dict.fromkeys(datasets)) or '–', '; '.join(values) or '–'
+        for key, value in (result.get('Metrics') or {}).items():
+            name = '' if key == 'Top 1 Accuracy' else f'{_cell(key)} '
+            values.append(f'{name}{_cell(value)}')
+    if not values:
+        return '–', '–'
+    source = str((model.get('Metadata') or {}).get('Results Source', '–'))
+    return '; '.join(values), _cell(re.sub(r';\s*quoted from .*$', '', source))
+
+
+def _measured(config: str) -> str:
+    return next((link for prefix, link in MEASURED if config.startswith(prefix)), '–')
 
 
 def metafile_sections(metafiles: list) -> tuple:
@@ -59,13 +80,19 @@ def metafile_sections(metafiles: list) -> tuple:
             paper = papers.get(collection, {})
             lines += ['', f'## {collection}', '']
             if paper.get('Title'):
-                lines += [f"Paper: [{paper['Title']}]({paper.get('URL', '')})", '']
-            lines += ['| Config | Dataset | Paper |', '|---|---|---|']
+                title = paper['Title']
+                lines += [f'Paper: [{title}]({paper["URL"]})' if paper.get('URL')
+                          else f'Paper: {title}', '']
+            lines += ['| Config | Data | Paper top-1 (%) | Source of the paper number | '
+                      'Measured here |', '|---|---|---:|---|---|']
             for model in models:
                 config = model.get('Config', '')
                 named.add(config)
-                dataset, value = _results(model)
-                lines.append(f'| `{config}` | {dataset} | {value} |')
+                data = (model.get('Metadata') or {}).get('Training Data') or ', '.join(
+                    r.get('Dataset', '') for r in model.get('Results') or []) or '–'
+                value, source = _paper(model)
+                lines.append(f'| `{config}` | {_cell(data)} | {value} | {source} | '
+                             f'{_measured(config)} |')
     return lines, named
 
 
