@@ -204,14 +204,15 @@ def check_text(text: str, source: Path, flags: Dict[str, Set[str]], repo: Path =
         heading = None if in_fence else HEADING_RE.match(line)
         if heading:
             section = [t for t in _tools_named(heading.group(2)) if t]
-        for rel in PATH_RE.findall(line):
+        names = re.sub(r'\]\([^)\s]+\)', '](...)', line)  # link targets: checked as links
+        for rel in PATH_RE.findall(names):
             if '.mim' not in rel and not _path_exists(rel, repo, exists):
                 found.append(f'{rel} does not exist')
-        for package, rel in SCHEME_RE.findall(line):
+        for package, rel in SCHEME_RE.findall(names):
             root = _package_configs(package, repo)
             if root is not None and not _path_exists(rel, root, exists):
                 found.append(f'{package}::{rel} does not exist')
-        for bare in BARE_RE.findall(line):
+        for bare in BARE_RE.findall(names):
             if not _bare_exists(bare, repo, exists):
                 found.append(f'{bare} does not exist in the repository')
         found += _check_flags(line, section, flags)
