@@ -16,6 +16,7 @@ HTML comments (notes to editors) are not checked.
 import argparse
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Set, Tuple
 
@@ -52,6 +53,8 @@ def _capture(self, *args, **kwargs):
 def tool_parser(path: Path) -> Optional[argparse.ArgumentParser]:
     """The ``argparse`` parser of ``tools/<name>.py``: its ``parse_args(argv)`` or ``main(argv)``
     is run with ``ArgumentParser.parse_args`` replaced by a stub that hands back the parser."""
+    if str(path.parent) not in sys.path:  # as `python tools/x.py` has it (tools/ helpers)
+        sys.path.append(str(path.parent))
     spec = importlib.util.spec_from_file_location(f'docs_tool_{path.stem}', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -69,9 +72,9 @@ def tool_parser(path: Path) -> Optional[argparse.ArgumentParser]:
 
 
 def tool_flags(repo: Path = REPO) -> Dict[str, Set[str]]:
-    """``{tool stem: its option strings}`` for every ``tools/*.py`` (and tools/*/*.py)."""
+    """``{tool stem: its option strings}`` for every command-line tool ``tools/*.py``."""
     flags = {}
-    for path in sorted(repo.glob('tools/**/*.py')):
+    for path in sorted(repo.glob('tools/*.py')):
         parser = tool_parser(path)
         flags[path.stem] = ({s for a in parser._actions for s in a.option_strings}
                             if parser else set())
