@@ -3,7 +3,8 @@
 What is checked, per Markdown file:
 
 - every repository path (``configs/...``, ``tools/...``, ``mmstablekd/...``, ``docs/...``,
-  ``tests/...``, ...; ``{a,b}`` alternatives and ``*`` globs expanded) exists;
+  ``tests/...``, ...; ``{a,b}`` alternatives and ``*`` globs expanded; ``<placeholder>`` paths
+  skipped) exists;
 - every ``mmstablekd::``, ``mmpretrain::`` and ``mmdet::`` config path exists in that package;
 - every file name written alone in backticks (``crd_kd.py``) exists somewhere in the repository;
 - every ``--flag`` is accepted by the parser of the tool it belongs to: the tool named before it
@@ -26,7 +27,7 @@ LAUNCHERS = {'dist_train.sh': 'train', 'slurm_train.sh': 'train', 'dist_test.sh'
              'slurm_test.sh': 'test'}
 REPO_DIRS = ('configs', 'tools', 'mmstablekd', 'benchmarks', 'requirements', 'scripts', 'tests',
              'docs', r'\.ci')
-PATH_RE = re.compile(r'(?<![\w./:-])((?:' + '|'.join(REPO_DIRS) + r')/[\w.{},*/-]*[\w*}/])')
+PATH_RE = re.compile(r'(?<![\w./:-])((?:' + '|'.join(REPO_DIRS) + r')/[\w.{},*/<>-]*[\w*}/>])')
 SCHEME_RE = re.compile(r'\b(mmstablekd|mmpretrain|mmdet)::([\w./-]+\.py)')
 BARE_RE = re.compile(r'`([\w.-]+\.py)`')
 TOOL_RE = re.compile(r'tools/([\w-]+)\.(py|sh)\b')
@@ -209,7 +210,7 @@ def check_text(text: str, source: Path, flags: Dict[str, Set[str]], repo: Path =
             section = [t for t in _tools_named(heading.group(2)) if t]
         names = re.sub(r'\]\([^)\s]+\)', '](...)', line)  # link targets: checked as links
         for rel in PATH_RE.findall(names):
-            if '.mim' not in rel and not _path_exists(rel, repo, exists):
+            if '.mim' not in rel and '<' not in rel and not _path_exists(rel, repo, exists):
                 found.append(f'{rel} does not exist')
         for package, rel in SCHEME_RE.findall(names):
             root = _package_configs(package, repo)
