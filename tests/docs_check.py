@@ -7,7 +7,8 @@ What is checked, per Markdown file:
   skipped) exists;
 - every ``mmstablekd::``, ``mmpretrain::`` and ``mmdet::`` config path exists in that package;
 - every file name written alone in backticks (``crd_kd.py``) exists somewhere in the repository;
-- every ``--flag`` is accepted by the parser of the tool it belongs to: the tool named before it
+- every ``--flag`` is accepted by the parser of the tool (``tools/*.py``, ``benchmarks/*.py``)
+  it belongs to: the tool named before it
   on the same (backslash-joined) line, else the tools named in the section heading, else any
   tool (lines that run pip, pytest, mim, ... are left alone);
 - every relative link (and ``#anchor``) resolves.
@@ -30,7 +31,7 @@ REPO_DIRS = ('configs', 'tools', 'mmstablekd', 'benchmarks', 'requirements', 'sc
 PATH_RE = re.compile(r'(?<![\w./:-])((?:' + '|'.join(REPO_DIRS) + r')/[\w.{},*/<>-]*[\w*}/>])')
 SCHEME_RE = re.compile(r'\b(mmstablekd|mmpretrain|mmdet)::([\w./-]+\.py)')
 BARE_RE = re.compile(r'`([\w.-]+\.py)`')
-TOOL_RE = re.compile(r'tools/([\w-]+)\.(py|sh)\b')
+TOOL_RE = re.compile(r'(?:tools|benchmarks)/([\w-]+)\.(py|sh)\b')
 FLAG_RE = re.compile(r'(?<![\w-])--[a-zA-Z][\w-]*')
 LINK_RE = re.compile(r'!?\[[^\]]*\]\(([^)\s]+)\)')
 HEADING_RE = re.compile(r'^(#{1,6})\s+(.*)$')
@@ -73,9 +74,10 @@ def tool_parser(path: Path) -> Optional[argparse.ArgumentParser]:
 
 
 def tool_flags(repo: Path = REPO) -> Dict[str, Set[str]]:
-    """``{tool stem: its option strings}`` for every command-line tool ``tools/*.py``."""
+    """``{tool stem: its option strings}`` for every command-line tool: ``tools/*.py`` and the
+    benchmark scripts ``benchmarks/*.py``."""
     flags = {}
-    for path in sorted(repo.glob('tools/*.py')):
+    for path in sorted([*repo.glob('tools/*.py'), *repo.glob('benchmarks/*.py')]):
         parser = tool_parser(path)
         flags[path.stem] = ({s for a in parser._actions for s in a.option_strings}
                             if parser else set())
