@@ -23,8 +23,9 @@ HEADER = """# Model zoo
 
 Every config under `configs/`, as `mim search mmstablekd` lists them. The numbers are the
 papers' (each config's comment names the table), not measured here: no CIFAR-100, ImageNet
-or COCO run has been completed on this project's machine (no data sets, no GPU). What has been measured here, on the digits with the
-`configs/quickstart/` configs (column "Measured here"): the
+or COCO run has been completed on this project's machine (no data sets, no GPU). What has
+been measured here, on the digits with the `configs/quickstart/` configs (column "Measured
+here"): the
 [README's quickstart table](../README.md#quickstart-results-measured) and
 [benchmarks.md](benchmarks.md).
 """
