@@ -300,7 +300,7 @@ def test_crd_suite_trains_the_r56_teacher_then_every_method(monkeypatch):
     assert calls['teacher'] == mt.TEACHERS[mt.CRD] and teacher.final_top1 == 90.0
     methods, budgets, seeds, ckpt = calls['convergence']
     assert [m.name for m in methods] == ['Student (scratch)', 'KD', 'DIST', 'SSKD',
-                                         'StableKD-4/2']
+                                         'StableKD-5/2']
     assert all((mt.config_dir() / m.config).is_file() for m in methods)
     assert (budgets, seeds, ckpt, notes) == ([4, 8], [0], 'ckpt.pth', ['note'])
 

@@ -59,7 +59,7 @@ METHODS: List[Method] = [
     Method('KD', 'crd_kd_r20_r56_digits.py', 1, 'C1', (CRD, )),
     Method('DIST', 'crd_dist_r20_r56_digits.py', 1, 'C2', (CRD, )),
     Method('SSKD', 'crd_sskd_r20_r56_digits.py', 4, 'C3', (CRD, )),
-    Method('StableKD-4/2', 'crd_stablekd_r20_r56_digits.py', 3, 'C5', (CRD, )),
+    Method('StableKD-5/2', 'crd_stablekd_r20_r56_digits.py', 3, 'C5', (CRD, )),
 ]
 
 #: The teacher every method of a part distils from: (name, config under configs/quickstart/).
