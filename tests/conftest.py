@@ -144,3 +144,20 @@ def data_override(tiny_data_root, tmp_path) -> Callable[..., str]:
         return str(path)
 
     return make
+
+
+def strip_mmdet_run_additions(cfg: dict, ref: dict) -> None:
+    """Undo, in place, what every Mask R-CNN config of this repo adds to mmdet's own config
+    besides the backbone: the ``custom_imports`` of mmstablekd, its three run guards in
+    ``default_hooks`` (scope-prefixed for the mmdet scope) and ``LocalCocoDataset`` (mmdet's
+    ``CocoDataset`` with a missing-data message) -- each asserted, so nothing else may differ.
+    """
+    assert 'mmstablekd' in cfg.pop('custom_imports')['imports']
+    hooks = cfg['default_hooks']
+    for key, hook in (('nonfinite_guard', 'NonFiniteGuardHook'),
+                      ('work_dir_lock', 'WorkDirLockHook'), ('resume_state', 'ResumeStateHook')):
+        assert hooks.pop(key)['type'] == f'mmpretrain.{hook}'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset, ref_type = cfg[loader]['dataset'], ref[loader]['dataset']['type']
+        assert (ref_type, dataset['type']) == ('CocoDataset', 'LocalCocoDataset')
+        dataset['type'] = ref_type

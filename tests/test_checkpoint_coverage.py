@@ -38,7 +38,19 @@ FAMILY_ARGS = {
     'ReduceOnPlateauParamScheduler': dict(monitor='loss', patience=0),
     'StageCyclicParamScheduler': dict(num_stages=2, stage_epochs=[2, 2], end=4),
     'StageStepParamScheduler': dict(num_stages=2, stage_epochs=[2, 2], end=4),
+    'OneCycleMomentumParamScheduler': dict(end=10),
 }
+
+
+@pytest.fixture(autouse=True)
+def _restore_default_scope():
+    """The toy Runner below sets MMEngine's current default scope to 'mmengine'; put the
+    previous scopes back so later tests build in theirs (order-independent suite)."""
+    from mmengine.registry import DefaultScope
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
 
 
 def _family(cls) -> str:

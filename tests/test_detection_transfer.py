@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from conftest import DATA_OVERRIDE, REPO
+from conftest import DATA_OVERRIDE, REPO, strip_mmdet_run_additions
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -189,6 +189,7 @@ def test_coco_configs_only_swap_the_backbone(name, tmp_path):
     assert cfg.pop('work_dir') == f'./work_dirs/mask_rcnn_mask-rcnn_r18-{name}_fpn_1x_coco'
     backbone, neck = cfg['model'].pop('backbone'), cfg['model'].pop('neck')
     base_backbone, base_neck = mmdet_cfg['model'].pop('backbone'), mmdet_cfg['model'].pop('neck')
+    strip_mmdet_run_additions(cfg, mmdet_cfg)
     assert cfg == mmdet_cfg  # data, schedule, heads, runtime (default_scope='mmdet') unchanged
     assert neck == dict(base_neck, in_channels=[64, 128, 256, 512])
     checkpoint = COCO_CONFIGS[name]

@@ -51,6 +51,12 @@ def test_config_swaps_only_the_model(stem, tmp_path):
     for key in RUN_MANAGEMENT:
         cfg.pop(key, None)
         base.pop(key, None)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        # the one data change: LocalImageNet (mmpretrain's ImageNet that says what to do when
+        # the data is missing; mmstablekd/datasets/local_data.py)
+        assert (base[loader]['dataset']['type'], cfg[loader]['dataset']['type']) == \
+            ('ImageNet', 'LocalImageNet')
+        cfg[loader]['dataset']['type'] = 'ImageNet'
     assert cfg == base  # data, augments, LAMB schedule, runtime: mmpretrain's RSB recipe
     assert model['student']['head']['loss']['use_sigmoid'] is True  # the BCE hard-label loss
     assert '://' not in model['teacher_ckpt']  # nothing downloaded at run time

@@ -31,6 +31,9 @@ class BlockwiseDistiller(BaseDistiller):
     and ``loss``; the stage hook (``engine/hooks/stage_plan.py``) drives them.
     """
 
+    #: Whether an explicit ``boundaries=[]`` (a single block) is valid for the method.
+    allow_no_boundaries: bool = False
+
     def setup_boundaries(self, boundaries: Optional[Sequence[str]],
                          teacher_boundaries: Optional[Sequence[str]],
                          probe_shape: Optional[Sequence[int]]
@@ -52,10 +55,11 @@ class BlockwiseDistiller(BaseDistiller):
         boundaries, teacher_boundaries = resolve_boundaries(
             self.student, self.teacher, boundaries, teacher_boundaries, s_trace, t_trace,
             s_shape[1:], t_shape[1:])
+        empty_ok = self.allow_no_boundaries
         self.student_modules = check_boundaries(self.student, boundaries, s_trace,
-                                                'model.boundaries')
+                                                'model.boundaries', empty_ok)
         self.teacher_modules = check_boundaries(self.teacher, teacher_boundaries, t_trace,
-                                                'model.teacher_boundaries')
+                                                'model.teacher_boundaries', empty_ok)
         self.boundaries, self.teacher_boundaries = list(boundaries), list(teacher_boundaries)
         if len(self.teacher_boundaries) != len(self.boundaries):
             raise ValueError(f'model.teacher_boundaries has {len(self.teacher_boundaries)} '

@@ -76,6 +76,8 @@ class StableKD(BlockwiseDistiller):
             the student's (mixed) batch; see :class:`BaseDistiller`.
     """
 
+    allow_no_boundaries = True  # StableKD-1/0: one block, plain KD
+
     stage_hook = 'StableKDStageHook'
 
     def __init__(self,

@@ -72,8 +72,10 @@ def trace_net(net: nn.Module, shape: Sequence[int], auto: bool, who: str) -> For
 
 
 def check_boundaries(net: nn.Module, paths: Sequence[str], trace: ForwardTrace,
-                     field: str) -> List[nn.Module]:
+                     field: str, allow_empty: bool = False) -> List[nn.Module]:
     """Validate ``paths`` against ``trace`` and return their modules.
+
+    ``allow_empty``: an explicit empty list is valid (one block, e.g. StableKD-1/0).
 
     Raises:
         TypeError/ValueError: naming ``field[i]`` when a path is not a module path, names the
@@ -81,6 +83,8 @@ def check_boundaries(net: nn.Module, paths: Sequence[str], trace: ForwardTrace,
             is listed out of forward order, or is not a cut (with what bypasses it and the
             nearest valid cut paths).
     """
+    if isinstance(paths, (list, tuple)) and not paths and allow_empty:
+        return []
     if isinstance(paths, str) or not isinstance(paths, (list, tuple)) or not paths:
         raise TypeError(f'{field} must be a non-empty list of module paths, got {paths!r}')
     modules = [get_submodule(net, p, f'{field}[{i}]') for i, p in enumerate(paths)]
